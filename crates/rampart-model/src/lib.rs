@@ -1,0 +1,34 @@
+//! Rampart's domain model: flags, segments and the catalog that ties them together.
+//!
+//! Layout:
+//! - [`error`]: [`ValidationError`], which names the offending field path.
+//! - [`condition`]: targeting conditions (`attribute op values` or `segment: NAME`).
+//! - [`flag`]: [`FlagSpec`] (plain data) and [`Flag`] (validated), rules, serves, splits.
+//! - [`segment`]: reusable, named sets of conditions.
+//! - [`catalog`]: the whole configuration; cross-references and prerequisite cycles.
+//! - [`document`]: the flags-as-code file format (JSON and YAML).
+//!
+//! Every type here is pure data. Validation happens in constructors
+//! (`Flag::try_new`, `Segment::try_new`, `Catalog::check_flag`), never at evaluation time.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod catalog;
+pub mod condition;
+pub mod document;
+pub mod error;
+pub mod flag;
+pub mod key;
+pub mod segment;
+
+pub use catalog::Catalog;
+pub use condition::{Condition, Operator};
+pub use document::Document;
+pub use error::{ErrorCode, ValidationError};
+pub use flag::{Flag, FlagKind, FlagSpec, FlagState, Prerequisite, Rule, Serve};
+pub use segment::{Segment, SegmentSpec};
+
+/// A monotonically increasing number for the whole configuration, bumped by every change.
+pub type Revision = u64;
+
+/// Basis points: the unit of split weights. 10 000 basis points are 100%.
+pub const TOTAL_WEIGHT: u32 = 10_000;
