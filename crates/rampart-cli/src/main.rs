@@ -1,1 +1,55 @@
-fn main() {}
+//! The `rampart` binary: parses arguments, runs one command, maps the outcome to an exit code.
+//!
+//! Layout:
+//! - `args`: the clap definitions (every option has a `RAMPART_…` env twin).
+//! - `commands/*`: one module per subcommand.
+//! - `output`: tables for people, JSON for scripts.
+//!
+//! Exit codes: 0 ok, 1 failure, 2 usage error, 3 a rollout ended rolled back.
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error that should exit with a specific code (usage errors are 2).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// A usage error: the command line was understood but a value is wrong. Exits with 2.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code: 2, message: message.into() })
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = error.downcast_ref::<Exit>().map_or(1, |exit| exit.code);
+            eprintln!("error: {error:#}");
+            ExitCode::from(code)
+        }
+    }
+}

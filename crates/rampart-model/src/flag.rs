@@ -12,6 +12,9 @@ use crate::error::{ErrorCode, Result, ValidationError};
 use crate::key::check_key;
 use crate::TOTAL_WEIGHT;
 
+/// Variant name → value, in the order written.
+pub type VariantMap = IndexMap<String, Value>;
+
 /// The type every variant value of a flag has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +91,7 @@ impl Serve {
         }
     }
 
-    fn validate(&self, variants: &IndexMap<String, Value>) -> Result<()> {
+    fn validate(&self, variants: &VariantMap) -> Result<()> {
         match (&self.variant, &self.split) {
             (Some(_), Some(_)) => Err(ValidationError::new(
                 ErrorCode::Conflict,
@@ -156,7 +159,7 @@ impl Serve {
     }
 }
 
-fn check_variant_exists(field: &str, variant: &str, variants: &IndexMap<String, Value>) -> Result<()> {
+fn check_variant_exists(field: &str, variant: &str, variants: &VariantMap) -> Result<()> {
     if variants.contains_key(variant) {
         return Ok(());
     }
@@ -194,7 +197,7 @@ pub struct Prerequisite {
 pub struct FlagSpec {
     pub key: String,
     pub kind: FlagKind,
-    pub variants: IndexMap<String, Value>,
+    pub variants: VariantMap,
     pub default_variant: String,
     #[serde(default)]
     pub state: FlagState,

@@ -5,6 +5,7 @@
 //! - [`condition`]: targeting conditions (`attribute op values` or `segment: NAME`).
 //! - [`flag`]: [`FlagSpec`] (plain data) and [`Flag`] (validated), rules, serves, splits.
 //! - [`segment`]: reusable, named sets of conditions.
+//! - [`api`]: wire types of the HTTP API, shared by server and SDK.
 //! - [`catalog`]: the whole configuration; cross-references and prerequisite cycles.
 //! - [`document`]: the flags-as-code file format (JSON and YAML).
 //!
@@ -12,6 +13,7 @@
 //! (`Flag::try_new`, `Segment::try_new`, `Catalog::check_flag`), never at evaluation time.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
 pub mod catalog;
 pub mod condition;
 pub mod document;

@@ -1,1 +1,119 @@
-//! rampart-server.
+//! Rampart's HTTP server: OFREP evaluation and the admin JSON API over one shared state.
+//!
+//! Layout:
+//! - [`config`]: the validated server configuration.
+//! - `state`: the published snapshot (swapped atomically) and the serialized write path.
+//! - `error`: `ApiError`, the one place errors become HTTP statuses and stable codes.
+//! - `extract`: request extractors (JSON bodies with field paths, actor, `If-Match`).
+//! - `ofrep`: `POST /ofrep/v1/evaluate/flags[/{key}]`.
+//! - `flags`, `segments`, `apply`: the admin API.
+//! - `ops`: `/healthz`, `/readyz`, `/v1/snapshot`.
+//!
+//! [`run`] serves until `shutdown` resolves, so tests can bind `127.0.0.1:0` and stop the
+//! server cleanly.
+
+pub mod config;
+mod error;
+mod extract;
+mod flags;
+mod apply;
+mod ofrep;
+mod ops;
+mod segments;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use rampart_store::{SqliteStore, Store, StoreError};
+
+pub use config::{Config, Storage};
+pub use error::ApiError;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the stored configuration is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("cannot serve: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A ready-to-serve application: the store is open and the snapshot is compiled.
+#[derive(Debug, Clone)]
+pub struct App {
+    state: state::AppState,
+    max_body_bytes: usize,
+}
+
+impl App {
+    /// Opens the configured store, runs migrations and compiles the first snapshot.
+    pub async fn open(config: &Config) -> Result<App, ServerError> {
+        let store: Arc<dyn Store> = match &config.storage {
+            Storage::Sqlite { data_dir } => Arc::new(SqliteStore::open(data_dir).await?),
+            Storage::InMemory => Arc::new(SqliteStore::in_memory().await?),
+        };
+        App::with_store(store, config).await
+    }
+
+    /// Builds the app over an already-open store.
+    pub async fn with_store(store: Arc<dyn Store>, config: &Config) -> Result<App, ServerError> {
+        let state = state::AppState::load(store).await?;
+        Ok(App { state, max_body_bytes: config.max_body_bytes })
+    }
+
+    /// The config revision currently served.
+    pub fn revision(&self) -> rampart_model::Revision {
+        self.state.published().snapshot.revision()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_bulk))
+            .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_one))
+            .route("/v1/flags", get(flags::list).post(flags::create))
+            .route("/v1/flags/{key}", get(flags::get).put(flags::update).delete(flags::delete))
+            .route("/v1/flags/{key}/history", get(flags::history))
+            .route("/v1/flags/{key}/revert", post(flags::revert))
+            .route("/v1/flags/{key}/enable", post(flags::enable))
+            .route("/v1/flags/{key}/disable", post(flags::disable))
+            .route("/v1/segments", get(segments::list).post(segments::create))
+            .route(
+                "/v1/segments/{name}",
+                get(segments::get).put(segments::update).delete(segments::delete),
+            )
+            .route("/v1/segments/{name}/history", get(segments::history))
+            .route("/v1/apply", post(apply::apply))
+            .route("/v1/snapshot", get(ops::snapshot))
+            .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
+            .fallback(ops::no_route)
+            .method_not_allowed_fallback(ops::method_not_allowed)
+            .layer(DefaultBodyLimit::max(self.max_body_bytes))
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Opens the store described by `config` and serves on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    App::open(&config).await?.serve(listener, shutdown).await
+}

@@ -1,0 +1,213 @@
+//! Command-line arguments. Raw values only; commands validate them into typed config.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Progressive delivery in one binary: feature flags, canary analysis and rollouts.",
+    long_about = "Rampart serves feature flags over OFREP (any OpenFeature SDK works), ramps \
+changes through planned steps, and keeps every change in a revision history.\n\n\
+Start here:\n  rampart demo                      rehearse everything on a throwaway server\n  \
+rampart serve                     run the server (SQLite in ./rampart-data)\n  \
+rampart flag list                 list flags on the server\n  \
+rampart eval new-checkout --context '{\"targetingKey\":\"u1\"}'",
+    after_help = "Every option can also be set through its RAMPART_… environment variable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The Rampart server to talk to.
+    #[arg(long, global = true, env = "RAMPART_SERVER", default_value = "http://127.0.0.1:4242")]
+    pub server: String,
+    /// Bearer token sent to the server.
+    #[arg(long, global = true, env = "RAMPART_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Who is making changes; recorded in each flag's history.
+    #[arg(long, global = true, env = "RAMPART_ACTOR")]
+    pub actor: Option<String>,
+    /// Output format: tables for people, JSON for scripts.
+    #[arg(long, short = 'o', global = true, env = "RAMPART_OUTPUT", value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Rampart server.
+    Serve(ServeArgs),
+    /// Start a throwaway server, create example flags, evaluate them and explain the results.
+    Demo(DemoArgs),
+    /// Manage flags: list, get, create, update, delete, enable, disable (kill switch), history, revert.
+    #[command(subcommand)]
+    Flag(FlagCommand),
+    /// Manage segments: named, reusable sets of conditions such as `internal` or `beta`.
+    #[command(subcommand)]
+    Segment(SegmentCommand),
+    /// Evaluate a flag (or all flags) for a context, through OFREP, and show why.
+    Eval(EvalArgs),
+    /// Make the server's flags and segments match a YAML or JSON file. Shows a plan first.
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RAMPART_LISTEN", default_value = "127.0.0.1:4242")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database; created if missing.
+    #[arg(long, env = "RAMPART_DATA_DIR", default_value = "./rampart-data")]
+    pub data_dir: PathBuf,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "RAMPART_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Log filter, e.g. `info` or `rampart_server=debug` (RUST_LOG syntax).
+    #[arg(long, env = "RAMPART_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's data here (so it can be inspected afterwards) instead of a temporary dir.
+    #[arg(long, env = "RAMPART_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlagCommand {
+    /// List every flag.
+    List,
+    /// Show one flag (YAML in table mode).
+    Get { key: String },
+    /// Create a flag from a file (-f) or from options.
+    Create(FlagCreateArgs),
+    /// Replace a flag with the contents of a file.
+    Update(UpdateArgs),
+    /// Delete a flag. Its history is kept.
+    Delete(DeleteArgs),
+    /// Turn a flag back on after `disable`.
+    Enable(StateArgs),
+    /// The kill switch: serve the default variant to everyone, with reason DISABLED.
+    Disable(StateArgs),
+    /// Show every version of a flag.
+    History { key: String },
+    /// Restore a flag as it was at a revision (recorded as a new change).
+    Revert {
+        key: String,
+        /// The revision to restore, from `rampart flag history KEY`.
+        #[arg(long = "to-revision")]
+        to_revision: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FlagCreateArgs {
+    /// The flag key (omit with -f).
+    pub key: Option<String>,
+    /// Read the flag from a YAML or JSON file.
+    #[arg(short = 'f', long = "file", conflicts_with_all = ["kind", "variant", "default"])]
+    pub file: Option<PathBuf>,
+    /// Kind of values: boolean, string, number or object.
+    #[arg(long, default_value = "boolean")]
+    pub kind: String,
+    /// A variant as NAME=VALUE; VALUE is JSON, or a plain string. Repeat for each variant.
+    /// Boolean flags default to on=true, off=false.
+    #[arg(long = "variant", value_name = "NAME=VALUE")]
+    pub variant: Vec<String>,
+    /// The variant served when nothing else applies (defaults to `off`, or the first variant).
+    #[arg(long)]
+    pub default: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// A tag; repeat for several.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The YAML or JSON file with the new definition.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Only update if the object is still at this revision (optimistic concurrency).
+    #[arg(long)]
+    pub if_match: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    pub key: String,
+    /// Only delete if the object is still at this revision.
+    #[arg(long)]
+    pub if_match: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    pub key: String,
+    /// Only change the flag if it is still at this revision.
+    #[arg(long)]
+    pub if_match: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// List every segment.
+    List,
+    /// Show one segment (YAML in table mode).
+    Get { name: String },
+    /// Create a segment from a YAML or JSON file.
+    Create {
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+    },
+    /// Replace a segment with the contents of a file.
+    Update(UpdateArgs),
+    /// Delete a segment; refused while flags use it.
+    Delete(DeleteArgs),
+    /// Show every version of a segment.
+    History { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The flag to evaluate; omit with --all.
+    #[arg(required_unless_present = "all")]
+    pub flag: Option<String>,
+    /// The evaluation context as JSON, e.g. '{"targetingKey":"user-1","email":"a@b.c"}'.
+    #[arg(long, short = 'c', default_value = "{}")]
+    pub context: String,
+    /// Evaluate every flag (OFREP bulk evaluation).
+    #[arg(long, conflicts_with = "flag")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A YAML or JSON file with `segments:` and `flags:` lists.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the plan and stop.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+}

@@ -1,0 +1,170 @@
+//! Wire types of the admin API, shared by the server and the SDK so the two can't drift.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::flag::FlagSpec;
+use crate::segment::SegmentSpec;
+use crate::Revision;
+
+/// Metadata the server keeps for every flag and segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The config revision that last changed this object; use it as `If-Match`.
+    pub revision: Revision,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagResource {
+    pub flag: FlagSpec,
+    #[serde(flatten)]
+    pub meta: ObjectMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentResource {
+    pub segment: SegmentSpec,
+    #[serde(flatten)]
+    pub meta: ObjectMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagList {
+    pub revision: Revision,
+    pub flags: Vec<FlagResource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentList {
+    pub revision: Revision,
+    pub segments: Vec<SegmentResource>,
+}
+
+/// One version in an object's history. `value` is absent for a deletion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem<T> {
+    pub revision: Revision,
+    /// RFC 3339.
+    pub at: String,
+    pub actor: String,
+    /// `created`, `updated` or `deleted`.
+    pub op: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History<T> {
+    pub key: String,
+    pub history: Vec<HistoryItem<T>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevertRequest {
+    pub to_revision: Revision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub key: String,
+    pub revision: Revision,
+}
+
+/// The whole configuration, as `GET /v1/snapshot` serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotBody {
+    pub revision: Revision,
+    pub segments: Vec<SegmentSpec>,
+    pub flags: Vec<FlagSpec>,
+}
+
+/// `POST /v1/apply`: make the server's config match a document, atomically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyRequest {
+    pub document: crate::Document,
+    /// Compute and return the plan without changing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedAction {
+    Create,
+    Update,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    /// `flag` or `segment`.
+    pub kind: String,
+    pub key: String,
+    pub action: PlannedAction,
+    /// Top-level fields that differ, for updates (`rules`, `fallthrough`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    /// The revision after the apply (unchanged for a dry run or a no-op).
+    pub revision: Revision,
+    pub applied: bool,
+    pub changes: Vec<PlannedChange>,
+}
+
+/// The admin API's error envelope: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An OFREP evaluation result: a success or a failure, as the OFREP OpenAPI spec shapes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OfrepResult {
+    Failure(OfrepFailure),
+    Success(OfrepSuccess),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfrepSuccess {
+    pub key: String,
+    pub value: Value,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfrepFailure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub error_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfrepBulk {
+    pub flags: Vec<OfrepResult>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, Value>,
+}

@@ -1,0 +1,102 @@
+//! `ApiError`: the one place where errors become an HTTP status and a stable code.
+//!
+//! Admin errors are `{"error": {"code", "message", "field"?}}`. OFREP has its own shapes,
+//! built in `ofrep`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rampart_model::ValidationError;
+use rampart_model::api::{ErrorBody, ErrorDetail};
+use rampart_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A flag, segment or document failed validation (400).
+    #[error("{0}")]
+    Validation(#[from] ValidationError),
+    /// The request itself is malformed (400).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String, field: Option<String> },
+    /// The object does not exist (404).
+    #[error("{kind} `{key}` not found")]
+    NotFound { kind: &'static str, key: String },
+    /// Other objects depend on this one (409).
+    #[error("{0}")]
+    InUse(String),
+    #[error("request body is larger than the {limit}-byte limit")]
+    TooLarge { limit: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { code, message: message.into(), field: field.map(str::to_owned) }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::InUse(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(e) => match e {
+                StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+                StoreError::AlreadyExists { .. } => StatusCode::CONFLICT,
+                StoreError::Conflict { .. } => StatusCode::PRECONDITION_FAILED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, documented code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(e) => e.code().as_str(),
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::NotFound { .. } => "NOT_FOUND",
+            ApiError::InUse(_) => "IN_USE",
+            ApiError::TooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::Store(e) => match e {
+                StoreError::NotFound { .. } => "NOT_FOUND",
+                StoreError::AlreadyExists { .. } => "ALREADY_EXISTS",
+                StoreError::Conflict { .. } => "REVISION_MISMATCH",
+                _ => "INTERNAL",
+            },
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Validation(e) if !e.field().is_empty() => Some(e.field()),
+            ApiError::BadRequest { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            // The detail goes to the log; the client gets a stable, non-leaky message.
+            tracing::error!(error = %self, "request failed");
+            "internal error; see the server log".to_owned()
+        } else {
+            self.to_string()
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                field: self.field().map(str::to_owned),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

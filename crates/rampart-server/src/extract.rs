@@ -1,0 +1,138 @@
+//! Request extractors: JSON bodies whose errors name the field, the actor, `If-Match`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use rampart_model::Revision;
+use rampart_model::api::ObjectMeta;
+use rampart_store::{Precondition, StoreError};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body. Syntax errors are `INVALID_JSON`; a value of the wrong shape is
+/// `INVALID_FIELD` with the path of the offending field (`rules[0].when[1].op`).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(request, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Reads the whole body, mapping the size limit to 413.
+pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit: crate::config::DEFAULT_MAX_BODY_BYTES }
+        } else {
+            ApiError::bad_request("INVALID_BODY", None, rejection.body_text())
+        }
+    })
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let field = (path != ".").then_some(path);
+            ApiError::BadRequest { code: "INVALID_FIELD", message: inner.to_string(), field }
+        } else {
+            ApiError::bad_request("INVALID_JSON", None, format!("request body is not valid JSON: {inner}"))
+        }
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request("INVALID_JSON", None, format!("trailing data after the JSON body: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// Who made a change, for history and (later) the ledger. From `X-Rampart-Actor`; bearer
+/// token identities replace it when auth lands.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+pub const ACTOR_HEADER: &str = "x-rampart-actor";
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(ACTOR_HEADER) else {
+            return Ok(Actor("anonymous".to_owned()));
+        };
+        let actor = value.to_str().map_err(|_| {
+            ApiError::bad_request("INVALID_HEADER", Some(ACTOR_HEADER), "actor must be printable ASCII")
+        })?;
+        let actor = actor.trim();
+        if actor.is_empty() || actor.len() > 128 {
+            return Err(ApiError::bad_request(
+                "INVALID_HEADER",
+                Some(ACTOR_HEADER),
+                "actor must be 1 to 128 characters",
+            ));
+        }
+        Ok(Actor(actor.to_owned()))
+    }
+}
+
+/// The revision in `If-Match`, when given. Accepts `5`, `"5"` and `W/"5"`.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<Revision>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parse_if_match(&parts.headers).map(IfMatch)
+    }
+}
+
+impl IfMatch {
+    /// `If-Match` becomes a store precondition; without it the object must merely exist.
+    pub fn precondition(self) -> Precondition {
+        self.0.map_or(Precondition::MustExist, Precondition::Revision)
+    }
+
+    /// Fails early, before any write, when the object is missing or `If-Match` is stale.
+    /// The store re-checks inside its transaction; this is for a clear error only.
+    pub fn check(self, kind: &'static str, key: &str, current: Option<&ObjectMeta>) -> Result<(), ApiError> {
+        let Some(current) = current else {
+            return Err(ApiError::NotFound { kind, key: key.to_owned() });
+        };
+        match self.0 {
+            Some(expected) if expected != current.revision => Err(ApiError::Store(StoreError::Conflict {
+                kind,
+                key: key.to_owned(),
+                expected,
+                actual: current.revision,
+            })),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn parse_if_match(headers: &HeaderMap) -> Result<Option<Revision>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    let unquoted = text.trim_start_matches("W/").trim_matches('"');
+    unquoted.parse::<Revision>().map(Some).map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_HEADER",
+            Some("If-Match"),
+            format!("If-Match must be a revision number such as \"12\", got `{text}`"),
+        )
+    })
+}
+
+/// A strong ETag for a revision: `"12"`.
+pub fn etag(revision: Revision) -> String {
+    format!("\"{revision}\"")
+}

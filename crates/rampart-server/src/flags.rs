@@ -1,0 +1,229 @@
+//! `/v1/flags`: create, read, update, delete, enable/disable (the kill switch), history,
+//! revert. Every change goes through `AppState::mutate`, one transaction each.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_model::api::{Deleted, FlagList, FlagResource, History, HistoryItem, RevertRequest};
+use rampart_model::{Flag, FlagSpec, FlagState};
+use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
+
+use crate::error::ApiError;
+use crate::extract::{Actor, ApiJson, IfMatch, etag};
+use crate::state::{AppState, Published, rfc3339};
+
+fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> {
+    let flag = published.catalog().flag(key).ok_or_else(|| not_found(key))?;
+    let meta = published
+        .flag_meta
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("flag `{key}` has no metadata")))?;
+    Ok(FlagResource { flag: flag.spec().clone(), meta })
+}
+
+fn not_found(key: &str) -> ApiError {
+    ApiError::NotFound { kind: "flag", key: key.to_owned() }
+}
+
+fn with_etag(resource: FlagResource) -> Response {
+    ([(header::ETAG, etag(resource.meta.revision))], Json(resource)).into_response()
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<FlagList>, ApiError> {
+    let published = state.published();
+    let flags = published
+        .catalog()
+        .flags()
+        .keys()
+        .map(|key| resource(&published, key))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(FlagList { revision: published.revision(), flags }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(with_etag(resource(&state.published(), &key)?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(spec): ApiJson<FlagSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    let flag = Flag::try_new(spec)?;
+    let key = flag.key().to_owned();
+    let (published, ()) = state
+        .mutate(&actor, |catalog, _| {
+            if catalog.flag(flag.key()).is_some() {
+                return Err(ApiError::Store(rampart_store::StoreError::AlreadyExists {
+                    kind: "flag",
+                    key: flag.key().to_owned(),
+                }));
+            }
+            catalog.upsert_flag(flag.clone())?;
+            Ok((vec![Change::PutFlag { flag, expected: Precondition::MustNotExist }], ()))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, with_etag(resource(&published, &key)?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+    ApiJson(spec): ApiJson<FlagSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    if spec.key != key {
+        return Err(ApiError::bad_request(
+            "KEY_MISMATCH",
+            Some("key"),
+            format!("body key `{}` does not match the URL's flag `{key}`", spec.key),
+        ));
+    }
+    let flag = Flag::try_new(spec)?;
+    put_existing(&state, &actor, flag, if_match).await
+}
+
+async fn put_existing(
+    state: &AppState,
+    actor: &str,
+    flag: Flag,
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let key = flag.key().to_owned();
+    let (published, ()) = state
+        .mutate(actor, |catalog, current| {
+            if_match.check("flag", flag.key(), current.flag_meta.get(flag.key()))?;
+            if catalog.flag(flag.key()).is_some_and(|existing| existing == &flag) {
+                return Ok((Vec::new(), ()));
+            }
+            catalog.upsert_flag(flag.clone())?;
+            Ok((vec![Change::PutFlag { flag, expected: if_match.precondition() }], ()))
+        })
+        .await?;
+    Ok(with_etag(resource(&published, &key)?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+) -> Result<Json<Deleted>, ApiError> {
+    let (published, ()) = state
+        .mutate(&actor, |catalog, current| {
+            if_match.check("flag", &key, current.flag_meta.get(&key))?;
+            catalog.remove_flag(&key).map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+            Ok((vec![Change::DeleteFlag { key: key.clone(), expected: if_match.precondition() }], ()))
+        })
+        .await?;
+    Ok(Json(Deleted { key, revision: published.revision() }))
+}
+
+async fn set_state(
+    state: AppState,
+    key: String,
+    actor: String,
+    if_match: IfMatch,
+    flag_state: FlagState,
+) -> Result<impl IntoResponse, ApiError> {
+    let published = state.published();
+    let flag = published.catalog().flag(&key).ok_or_else(|| not_found(&key))?.clone();
+    put_existing(&state, &actor, flag.with_state(flag_state), if_match).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, ApiError> {
+    set_state(state, key, actor, if_match, FlagState::Enabled).await
+}
+
+/// The kill switch: the flag serves its default variant with reason DISABLED.
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+) -> Result<impl IntoResponse, ApiError> {
+    set_state(state, key, actor, if_match, FlagState::Disabled).await
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<History<FlagSpec>>, ApiError> {
+    let entries = state.store().flag_history(&key).await?;
+    if entries.is_empty() {
+        return Err(not_found(&key));
+    }
+    let history = history_items(entries);
+    Ok(Json(History { key, history }))
+}
+
+/// History entries as the API shows them (RFC 3339 times, op names).
+pub fn history_items<T>(entries: Vec<HistoryEntry<T>>) -> Vec<HistoryItem<T>> {
+    entries
+        .into_iter()
+        .map(|e| HistoryItem {
+            revision: e.revision,
+            at: rfc3339(e.at),
+            actor: e.actor,
+            op: op_name(e.op).to_owned(),
+            value: e.value,
+        })
+        .collect()
+}
+
+fn op_name(op: HistoryOp) -> &'static str {
+    match op {
+        HistoryOp::Created => "created",
+        HistoryOp::Updated => "updated",
+        HistoryOp::Deleted => "deleted",
+    }
+}
+
+/// Restores the flag as it was at `to_revision`, as a new change (history is never rewritten).
+pub async fn revert(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    ApiJson(request): ApiJson<RevertRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let entries = state.store().flag_history(&key).await?;
+    if entries.is_empty() {
+        return Err(not_found(&key));
+    }
+    let entry = entries.into_iter().find(|e| e.revision == request.to_revision).ok_or_else(|| {
+        ApiError::bad_request(
+            "REVISION_NOT_FOUND",
+            Some("to_revision"),
+            format!("flag `{key}` has no version at revision {}; see its history", request.to_revision),
+        )
+    })?;
+    let spec = entry.value.ok_or_else(|| {
+        ApiError::bad_request(
+            "REVISION_IS_DELETION",
+            Some("to_revision"),
+            format!("revision {} deleted flag `{key}`; pick an earlier revision", request.to_revision),
+        )
+    })?;
+    let flag = Flag::try_new(spec)?;
+    let (published, ()) = state
+        .mutate(&actor, |catalog, _| {
+            if catalog.flag(&key).is_some_and(|existing| existing == &flag) {
+                return Ok((Vec::new(), ()));
+            }
+            catalog.upsert_flag(flag.clone())?;
+            Ok((vec![Change::PutFlag { flag, expected: Precondition::None }], ()))
+        })
+        .await?;
+    Ok(with_etag(resource(&published, &key)?))
+}

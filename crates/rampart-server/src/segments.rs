@@ -1,0 +1,127 @@
+//! `/v1/segments`: create, read, update, delete and history of reusable segments.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use rampart_model::api::{Deleted, History, SegmentList, SegmentResource};
+use rampart_model::{Segment, SegmentSpec};
+use rampart_store::{Change, Precondition, StoreError};
+
+use crate::error::ApiError;
+use crate::extract::{Actor, ApiJson, IfMatch, etag};
+use crate::flags::history_items;
+use crate::state::{AppState, Published};
+
+fn resource(published: &Published, name: &str) -> Result<SegmentResource, ApiError> {
+    let segment = published
+        .catalog()
+        .segment(name)
+        .ok_or_else(|| ApiError::NotFound { kind: "segment", key: name.to_owned() })?;
+    let meta = published
+        .segment_meta
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("segment `{name}` has no metadata")))?;
+    Ok(SegmentResource { segment: segment.spec().clone(), meta })
+}
+
+fn with_etag(resource: SegmentResource) -> impl IntoResponse {
+    ([(header::ETAG, etag(resource.meta.revision))], Json(resource))
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<SegmentList>, ApiError> {
+    let published = state.published();
+    let segments = published
+        .catalog()
+        .segments()
+        .keys()
+        .map(|name| resource(&published, name))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(SegmentList { revision: published.revision(), segments }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(with_etag(resource(&state.published(), &name)?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(spec): ApiJson<SegmentSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    let segment = Segment::try_new(spec)?;
+    let name = segment.name().to_owned();
+    let (published, ()) = state
+        .mutate(&actor, |catalog, _| {
+            if catalog.segment(segment.name()).is_some() {
+                return Err(ApiError::Store(StoreError::AlreadyExists {
+                    kind: "segment",
+                    key: segment.name().to_owned(),
+                }));
+            }
+            catalog.upsert_segment(segment.clone());
+            Ok((vec![Change::PutSegment { segment, expected: Precondition::MustNotExist }], ()))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, with_etag(resource(&published, &name)?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+    ApiJson(spec): ApiJson<SegmentSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    if spec.name != name {
+        return Err(ApiError::bad_request(
+            "KEY_MISMATCH",
+            Some("name"),
+            format!("body name `{}` does not match the URL's segment `{name}`", spec.name),
+        ));
+    }
+    let segment = Segment::try_new(spec)?;
+    let (published, ()) = state
+        .mutate(&actor, |catalog, current| {
+            if_match.check("segment", &name, current.segment_meta.get(&name))?;
+            if catalog.segment(&name).is_some_and(|existing| existing == &segment) {
+                return Ok((Vec::new(), ()));
+            }
+            catalog.upsert_segment(segment.clone());
+            Ok((vec![Change::PutSegment { segment, expected: if_match.precondition() }], ()))
+        })
+        .await?;
+    Ok(with_etag(resource(&published, &name)?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Actor(actor): Actor,
+    if_match: IfMatch,
+) -> Result<Json<Deleted>, ApiError> {
+    let (published, ()) = state
+        .mutate(&actor, |catalog, current| {
+            if_match.check("segment", &name, current.segment_meta.get(&name))?;
+            catalog.remove_segment(&name).map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+            Ok((vec![Change::DeleteSegment { name: name.clone(), expected: if_match.precondition() }], ()))
+        })
+        .await?;
+    Ok(Json(Deleted { key: name, revision: published.revision() }))
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<History<SegmentSpec>>, ApiError> {
+    let entries = state.store().segment_history(&name).await?;
+    if entries.is_empty() {
+        return Err(ApiError::NotFound { kind: "segment", key: name });
+    }
+    let history = history_items(entries);
+    Ok(Json(History { key: name, history }))
+}

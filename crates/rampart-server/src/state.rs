@@ -1,0 +1,137 @@
+//! Shared state: the published snapshot, swapped atomically, and the serialized write path.
+//!
+//! Readers (`published()`) never lock: they load an `Arc` from an `ArcSwap`. Writers take
+//! `write_lock`, validate against the current catalog, commit to the store, reload, compile
+//! and swap. Reloading from the store after each commit keeps the served state exactly what
+//! is durable, including metadata the store assigns (revisions, timestamps).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::FromRef;
+use rampart_eval::Snapshot;
+use rampart_model::api::ObjectMeta;
+use rampart_model::{Catalog, Revision};
+use rampart_store::{At, Change, ChangeSet, Store, Stored};
+
+use crate::ServerError;
+use crate::error::ApiError;
+
+/// One compiled revision plus the metadata the admin API shows.
+#[derive(Debug)]
+pub struct Published {
+    pub snapshot: Snapshot,
+    pub flag_meta: HashMap<String, ObjectMeta>,
+    pub segment_meta: HashMap<String, ObjectMeta>,
+}
+
+impl Published {
+    pub fn catalog(&self) -> &Catalog {
+        self.snapshot.catalog()
+    }
+
+    pub fn revision(&self) -> Revision {
+        self.snapshot.revision()
+    }
+}
+
+/// The lock-free read side, all that evaluation handlers need.
+#[derive(Debug, Clone)]
+pub struct Live(pub Arc<ArcSwap<Published>>);
+
+impl Live {
+    pub fn load(&self) -> arc_swap::Guard<Arc<Published>> {
+        self.0.load()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    live: Live,
+    store: Arc<dyn Store>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl FromRef<AppState> for Live {
+    fn from_ref(state: &AppState) -> Live {
+        state.live.clone()
+    }
+}
+
+impl AppState {
+    pub async fn load(store: Arc<dyn Store>) -> Result<AppState, ServerError> {
+        let published = load_published(store.as_ref()).await.map_err(|e| match e {
+            ApiError::Store(e) => ServerError::Store(e),
+            other => ServerError::Inconsistent(other.to_string()),
+        })?;
+        Ok(AppState {
+            live: Live(Arc::new(ArcSwap::from_pointee(published))),
+            store,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    pub fn published(&self) -> Arc<Published> {
+        self.live.0.load_full()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Runs one atomic change. `plan` sees a private copy of the current catalog, validates
+    /// by mutating it, and returns the store changes; nothing is written if it fails. After
+    /// the commit the new snapshot is compiled and swapped in before this returns, so a
+    /// client that gets a response also sees the change in its next evaluation.
+    pub async fn mutate<T>(
+        &self,
+        actor: &str,
+        plan: impl FnOnce(&mut Catalog, &Published) -> Result<(Vec<Change>, T), ApiError>,
+    ) -> Result<(Arc<Published>, T), ApiError> {
+        let _writer = self.write_lock.lock().await;
+        let current = self.published();
+        let mut catalog = current.catalog().clone();
+        let (changes, output) = plan(&mut catalog, &current)?;
+        if changes.is_empty() {
+            return Ok((current, output));
+        }
+        self.store.commit(ChangeSet { actor: actor.to_owned(), changes }).await?;
+        let published = Arc::new(load_published(self.store.as_ref()).await?);
+        self.live.0.store(published.clone());
+        tracing::info!(revision = published.revision(), actor, "config committed");
+        Ok((published, output))
+    }
+}
+
+async fn load_published(store: &dyn Store) -> Result<Published, ApiError> {
+    let stored = store.load().await?;
+    let flag_meta = stored.flags.iter().map(|f| (f.value.key().to_owned(), meta_of(f))).collect();
+    let segment_meta =
+        stored.segments.iter().map(|s| (s.value.name().to_owned(), meta_of(s))).collect();
+    let catalog = Catalog::try_new(
+        stored.revision,
+        stored.flags.into_iter().map(|f| f.value),
+        stored.segments.into_iter().map(|s| s.value),
+    )
+    .map_err(|e| ApiError::Internal(format!("stored configuration is inconsistent: {e}")))?;
+    Ok(Published { snapshot: Snapshot::compile(&catalog), flag_meta, segment_meta })
+}
+
+fn meta_of<T>(stored: &Stored<T>) -> ObjectMeta {
+    ObjectMeta {
+        revision: stored.revision,
+        created_at: rfc3339(stored.created_at),
+        updated_at: rfc3339(stored.updated_at),
+        updated_by: stored.updated_by.clone(),
+    }
+}
+
+/// Formats Unix milliseconds as RFC 3339 (UTC).
+pub fn rfc3339(at: At) -> String {
+    let nanos = i128::from(at) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
+}
