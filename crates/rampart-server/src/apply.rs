@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use rampart_model::api::{ApplyRequest, ApplyResponse, PlannedAction, PlannedChange};
-use rampart_model::{Catalog, Flag, ValidationError};
+use rampart_model::{Catalog, ErrorCode, Flag, ValidationError};
 use rampart_store::{Change, Precondition};
 use serde::Serialize;
 
@@ -65,25 +65,27 @@ fn expected(action: PlannedAction, revision: Option<rampart_model::Revision>) ->
 }
 
 /// Inserts flags in dependency order: a flag whose prerequisite comes later in the
-/// document is retried once that prerequisite is in. Reports the first error that remains.
+/// document is retried once that prerequisite is in. When no progress is possible, reports
+/// a root cause: an error other than "unknown prerequisite flag" if there is one, since
+/// those are usually just the knock-on effect of another flag failing.
 fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
     let mut pending: Vec<(usize, &Flag)> = flags.iter().enumerate().collect();
-    loop {
-        let mut first_error: Option<ValidationError> = None;
+    while !pending.is_empty() {
+        let mut errors: Vec<ValidationError> = Vec::new();
         let before = pending.len();
         pending.retain(|(index, flag)| match catalog.upsert_flag((*flag).clone()) {
             Ok(()) => false,
             Err(e) => {
-                first_error.get_or_insert(e.within(&format!("document.flags[{index}]")));
+                errors.push(e.within(&format!("document.flags[{index}]")));
                 true
             }
         });
-        match first_error {
-            None => return Ok(()),
-            Some(e) if pending.len() == before => return Err(e.into()),
-            Some(_) => continue,
+        if pending.len() == before {
+            let root = errors.iter().position(|e| e.code() != ErrorCode::UnknownFlag).unwrap_or(0);
+            return Err(errors.swap_remove(root).into());
         }
     }
+    Ok(())
 }
 
 /// What applying `wanted` over `existing` does, and which top-level fields change.

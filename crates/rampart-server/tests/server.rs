@@ -1,0 +1,8 @@
+//! End-to-end tests of the server over real HTTP on loopback, with SQLite in a temp dir.
+
+mod server {
+    pub mod admin;
+    pub mod apply;
+    pub mod ofrep;
+    pub mod support;
+}

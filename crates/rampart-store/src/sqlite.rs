@@ -1,0 +1,164 @@
+//! [`SqliteStore`]: the embedded default backend, one database file in the data dir.
+//!
+//! Concurrency: all writes go through a pool of exactly one connection, so commits in this
+//! process queue up in order, and each commit starts with `BEGIN IMMEDIATE`, which takes
+//! SQLite's write lock before reading the revision, so a writer in another process (a
+//! second server on the same data dir, `rampart restore`) waits or fails instead of reading
+//! the same revision. Reads use a separate pool and, thanks to WAL, never wait for writers.
+
+mod read;
+mod table;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rampart_model::{Flag, FlagSpec, Revision, Segment, SegmentSpec};
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::At;
+use crate::change::ChangeSet;
+use crate::error::StoreError;
+use crate::store::{HistoryEntry, Store, StoredConfig};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// The database file's name inside the data dir.
+pub const DATABASE_FILE: &str = "rampart.db";
+
+/// How long a statement waits for another process's lock before failing with SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reader connections. Reads are short; a few cover the server's concurrent requests.
+const READ_CONNECTIONS: u32 = 4;
+
+/// The SQLite-backed [`Store`]. Cloning shares the connection pools.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    reader: SqlitePool,
+    /// Exactly one connection: commits in this process run one at a time.
+    writer: SqlitePool,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/rampart.db`, creating `data_dir` if missing, and
+    /// runs the migrations.
+    ///
+    /// Every connection uses WAL, foreign keys and a busy timeout. `synchronous` is FULL, not
+    /// NORMAL: with NORMAL a power loss can undo the last commits, and a revision that SDKs and
+    /// the ledger have already seen must never be handed out again for different content.
+    /// Config commits are rare, so one extra fsync each costs nothing that matters.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        tokio::fs::create_dir_all(data_dir)
+            .await
+            .map_err(|source| StoreError::Io {
+                path: data_dir.to_owned(),
+                source,
+            })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().create_if_missing(true))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        // `query_only` makes a stray write through the reader pool fail loudly.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await?;
+        tracing::debug!(path = %path.display(), "opened SQLite store");
+        Ok(SqliteStore {
+            reader,
+            writer,
+            path: Some(path),
+        })
+    }
+
+    /// An in-memory database (for tests); each call is a fresh, isolated database.
+    ///
+    /// One connection serves reads and writes: an in-memory database lives and dies with its
+    /// connection, so the pool never closes it.
+    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore {
+            reader: pool.clone(),
+            writer: pool,
+            path: None,
+        })
+    }
+
+    /// The database file, or `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Closes every connection, waiting for them to finish; SQLite then checkpoints the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// The wall clock in Unix milliseconds. A clock before 1970 reads as 0.
+fn now_millis() -> At {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            At::try_from(since.as_millis()).unwrap_or(At::MAX)
+        })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn load(&self) -> Result<StoredConfig, StoreError> {
+        read::load(&self.reader).await
+    }
+
+    async fn commit(&self, changes: ChangeSet) -> Result<Revision, StoreError> {
+        if changes.changes.is_empty() {
+            let mut conn = self.reader.acquire().await?;
+            return Ok(read::config_row(&mut conn).await?.revision);
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        // On error `tx` is dropped, which rolls every change back.
+        let revision = write::commit_in(&mut tx, &changes, now_millis()).await?;
+        tx.commit().await?;
+        tracing::debug!(revision, actor = %changes.actor, n_changes = changes.changes.len(), "committed");
+        Ok(revision)
+    }
+
+    async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError> {
+        read::history::<Flag>(&self.reader, key).await
+    }
+
+    async fn segment_history(
+        &self,
+        name: &str,
+    ) -> Result<Vec<HistoryEntry<SegmentSpec>>, StoreError> {
+        read::history::<Segment>(&self.reader, name).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! The [`Store`] trait, which every backend implements, and the values it returns.
+
+use rampart_model::{Flag, FlagSpec, Revision, Segment, SegmentSpec};
+
+use crate::At;
+use crate::change::ChangeSet;
+use crate::error::StoreError;
+
+/// Durable configuration storage. Implementations must pass [`crate::conformance`].
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Everything current: the config revision, each flag and segment with its metadata.
+    /// Flags are sorted by key and segments by name; all of it is read from one snapshot.
+    async fn load(&self) -> Result<StoredConfig, StoreError>;
+
+    /// Applies all changes in ONE transaction and bumps the config revision exactly once.
+    /// Checks every precondition inside the transaction; any failure rolls back everything.
+    /// Returns the new revision (every changed flag/segment gets this revision as its own).
+    /// An empty change set writes nothing and returns the current revision.
+    async fn commit(&self, changes: ChangeSet) -> Result<Revision, StoreError>;
+
+    /// Every version of a flag, oldest first, including deletions. Empty if it never existed.
+    async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError>;
+
+    /// Every version of a segment, oldest first, including deletions.
+    async fn segment_history(
+        &self,
+        name: &str,
+    ) -> Result<Vec<HistoryEntry<SegmentSpec>>, StoreError>;
+}
+
+/// The whole current configuration.
+#[derive(Debug, Clone)]
+pub struct StoredConfig {
+    pub revision: Revision,
+    pub flags: Vec<Stored<Flag>>,
+    pub segments: Vec<Stored<Segment>>,
+}
+
+impl StoredConfig {
+    pub fn flag(&self, key: &str) -> Option<&Stored<Flag>> {
+        self.flags.iter().find(|stored| stored.value.key() == key)
+    }
+
+    pub fn segment(&self, name: &str) -> Option<&Stored<Segment>> {
+        self.segments
+            .iter()
+            .find(|stored| stored.value.name() == name)
+    }
+}
+
+/// A stored object with its metadata. `revision` is the config revision of its last change.
+#[derive(Debug, Clone)]
+pub struct Stored<T> {
+    pub value: T,
+    pub revision: Revision,
+    pub created_at: At,
+    pub updated_at: At,
+    pub updated_by: String,
+}
+
+/// One version of an object. `value` is `None` for a deletion.
+///
+/// Values are specs, not validated objects: an old version stays readable even if a later
+/// release of Rampart would reject it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry<T> {
+    pub revision: Revision,
+    pub at: At,
+    pub actor: String,
+    pub op: HistoryOp,
+    pub value: Option<T>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryOp {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl HistoryOp {
+    /// The name stored in the database and used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryOp::Created => "created",
+            HistoryOp::Updated => "updated",
+            HistoryOp::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<HistoryOp> {
+        match name {
+            "created" => Some(HistoryOp::Created),
+            "updated" => Some(HistoryOp::Updated),
+            "deleted" => Some(HistoryOp::Deleted),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HistoryOp;
+
+    #[test]
+    fn history_ops_use_one_snake_case_name_in_json_and_in_the_database() {
+        for op in [HistoryOp::Created, HistoryOp::Updated, HistoryOp::Deleted] {
+            let json = serde_json::to_string(&op).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", op.as_str()));
+            assert_eq!(HistoryOp::parse(op.as_str()), Some(op));
+        }
+        assert_eq!(HistoryOp::parse("Created"), None);
+    }
+}

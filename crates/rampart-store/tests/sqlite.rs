@@ -1,0 +1,216 @@
+//! Runs the conformance suite against SqliteStore (in memory and on disk), plus the
+//! behaviour only SQLite has: the data dir, the file, WAL and corrupt rows.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rampart_model::{Flag, FlagSpec};
+use rampart_store::sqlite::DATABASE_FILE;
+use rampart_store::{Change, ChangeSet, Precondition, SqliteStore, Store, StoreError, conformance};
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnection;
+
+fn boolean_flag(key: &str) -> Flag {
+    Flag::try_new(FlagSpec::boolean(key)).expect("valid flag")
+}
+
+fn put(key: &str) -> ChangeSet {
+    ChangeSet::new(
+        "test",
+        vec![Change::PutFlag {
+            flag: boolean_flag(key),
+            expected: Precondition::None,
+        }],
+    )
+}
+
+/// A raw connection to the store's file, as another process (or a hand edit) would have.
+async fn raw_connection(data_dir: &Path) -> SqliteConnection {
+    let url = format!("sqlite://{}", data_dir.join(DATABASE_FILE).display());
+    SqliteConnection::connect(&url)
+        .await
+        .expect("raw connection")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_in_memory() {
+    conformance::run_all(|| async { SqliteStore::in_memory().await.expect("in-memory store") })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_on_disk() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let n_stores = AtomicUsize::new(0);
+    conformance::run_all(|| {
+        // A fresh, not yet existing data dir per case: `open` must create it.
+        let data_dir = base
+            .path()
+            .join(format!("case-{}", n_stores.fetch_add(1, Ordering::Relaxed)));
+        async move { SqliteStore::open(&data_dir).await.expect("on-disk store") }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_persists_across_reopen_in_wal_mode() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    conformance::check_persistence(|| async {
+        let store = SqliteStore::open(data_dir.path()).await.expect("open");
+        assert_eq!(
+            store.path(),
+            Some(data_dir.path().join(DATABASE_FILE).as_path())
+        );
+        store
+    })
+    .await;
+
+    // WAL is a property of the file, so a fresh connection reports it too.
+    let mut raw = raw_connection(data_dir.path()).await;
+    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut raw)
+        .await
+        .expect("pragma");
+    assert_eq!(journal_mode, "wal");
+}
+
+#[tokio::test]
+async fn in_memory_stores_are_isolated_and_have_no_path() {
+    let first = SqliteStore::in_memory().await.expect("first");
+    let second = SqliteStore::in_memory().await.expect("second");
+    assert_eq!(first.commit(put("only-in-first")).await.expect("commit"), 1);
+    let config = second.load().await.expect("load");
+    assert_eq!(config.revision, 0);
+    assert!(config.flags.is_empty());
+    assert_eq!(first.path(), None);
+}
+
+#[tokio::test]
+async fn open_creates_a_missing_nested_data_dir() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let data_dir = base.path().join("a").join("b");
+    let store = SqliteStore::open(&data_dir).await.expect("open");
+    assert!(data_dir.join(DATABASE_FILE).is_file());
+    assert_eq!(store.load().await.expect("load").revision, 0);
+}
+
+#[tokio::test]
+async fn open_fails_with_an_io_error_naming_a_data_dir_that_is_a_file() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let not_a_dir = base.path().join("file");
+    std::fs::write(&not_a_dir, "x").expect("write");
+    let error = SqliteStore::open(&not_a_dir)
+        .await
+        .expect_err("a file is not a data dir");
+    assert!(
+        matches!(&error, StoreError::Io { path, .. } if path == &not_a_dir),
+        "got {error:?}"
+    );
+    assert!(
+        error.to_string().contains(&not_a_dir.display().to_string()),
+        "{error}"
+    );
+}
+
+/// Two stores on one file stand for two processes: `BEGIN IMMEDIATE` must keep them from
+/// reading the same revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_still_hand_out_every_revision_once() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let first = SqliteStore::open(data_dir.path()).await.expect("first");
+    let second = SqliteStore::open(data_dir.path()).await.expect("second");
+    let tasks: Vec<_> = [first, second]
+        .into_iter()
+        .enumerate()
+        .map(|(n, store)| {
+            tokio::spawn(async move {
+                let mut revisions = Vec::new();
+                for _ in 0..20 {
+                    revisions.push(
+                        store
+                            .commit(put(&format!("store-{n}")))
+                            .await
+                            .expect("commit"),
+                    );
+                }
+                revisions
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("task"));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=40).collect::<Vec<u64>>());
+}
+
+async fn corrupt_flag_body(body: &str) -> StoreError {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    store.commit(put("fine")).await.expect("commit");
+    store.commit(put("broken")).await.expect("commit");
+    let mut raw = raw_connection(data_dir.path()).await;
+    sqlx::query("UPDATE flags SET body = $1 WHERE key = 'broken'")
+        .bind(body)
+        .execute(&mut raw)
+        .await
+        .expect("corrupt the row");
+    store
+        .load()
+        .await
+        .expect_err("a corrupt body fails the load")
+}
+
+#[tokio::test]
+async fn a_flag_body_that_does_not_parse_fails_load_naming_the_flag() {
+    let error = corrupt_flag_body("{not json").await;
+    assert!(
+        matches!(&error, StoreError::Corrupt { what, .. } if what == "flag `broken`"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("stored flag `broken` is corrupt: "),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_flag_body_that_fails_validation_fails_load_naming_the_flag() {
+    let mut spec = FlagSpec::boolean("broken");
+    spec.default_variant = "missing".to_owned();
+    let error = corrupt_flag_body(&serde_json::to_string(&spec).expect("json")).await;
+    assert!(
+        matches!(&error, StoreError::Corrupt { what, reason } if what == "flag `broken`" && reason.contains("default_variant")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flag_body_for_another_key_fails_load() {
+    let body = serde_json::to_string(&FlagSpec::boolean("fine")).expect("json");
+    let error = corrupt_flag_body(&body).await;
+    assert!(
+        matches!(&error, StoreError::Corrupt { what, reason } if what == "flag `broken`" && reason.contains("`fine`")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_history_body_fails_history_naming_the_revision() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    store.commit(put("x")).await.expect("commit");
+    let mut raw = raw_connection(data_dir.path()).await;
+    sqlx::query("UPDATE flag_history SET body = 'nope' WHERE key = 'x'")
+        .execute(&mut raw)
+        .await
+        .expect("corrupt the row");
+    let error = store.flag_history("x").await.expect_err("corrupt history");
+    assert!(
+        matches!(&error, StoreError::Corrupt { what, .. } if what == "flag `x` history at revision 1"),
+        "{error:?}"
+    );
+}
