@@ -117,33 +117,45 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     }
 }
 
-fn failure(status: StatusCode, key: Option<&str>, code: &'static str, details: String) -> Response {
-    json_response(status, &Failure { key, error_code: code, error_details: Cow::Owned(details) })
+/// A request-level OFREP failure, before any flag is evaluated.
+struct RequestError {
+    status: StatusCode,
+    code: &'static str,
+    details: String,
 }
 
-/// Parses `{"context": {...}}`. An empty body means an empty context.
-fn parse_context(body: &[u8], key: Option<&str>) -> Result<Context, Response> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Context::new(None));
+impl RequestError {
+    fn bad_request(code: &'static str, details: String) -> RequestError {
+        RequestError { status: StatusCode::BAD_REQUEST, code, details }
     }
-    let request: EvaluationRequest = serde_json::from_slice(body).map_err(|e| {
-        let code = if e.is_data() { "INVALID_CONTEXT" } else { "PARSE_ERROR" };
-        failure(StatusCode::BAD_REQUEST, key, code, format!("cannot parse the request body: {e}"))
-    })?;
-    match request.context {
-        None | Some(Value::Null) => Ok(Context::new(None)),
-        Some(context) => Context::from_json(context).map_err(|e| {
-            failure(StatusCode::BAD_REQUEST, key, "INVALID_CONTEXT", e.to_string())
-        }),
+
+    /// The OFREP failure body; `key` is present for single-flag requests.
+    fn respond(self, key: Option<&str>) -> Response {
+        let body = Failure { key, error_code: self.code, error_details: Cow::Owned(self.details) };
+        json_response(self.status, &body)
     }
 }
 
-fn body_or_error(body: Result<Bytes, BytesRejection>, key: Option<&str>) -> Result<Bytes, Response> {
-    body.map_err(|rejection| {
+/// Reads the body and parses `{"context": {...}}`. An empty body means an empty context.
+fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context), RequestError> {
+    let body = body.map_err(|rejection| {
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "GENERAL" } else { "PARSE_ERROR" };
-        failure(status, key, code, rejection.body_text())
-    })
+        RequestError { status, code, details: rejection.body_text() }
+    })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((body, Context::new(None)));
+    }
+    let request: EvaluationRequest = serde_json::from_slice(&body).map_err(|e| {
+        let code = if e.is_data() { "INVALID_CONTEXT" } else { "PARSE_ERROR" };
+        RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
+    })?;
+    let context = match request.context {
+        None | Some(Value::Null) => Context::new(None),
+        Some(context) => Context::from_json(context)
+            .map_err(|e| RequestError::bad_request("INVALID_CONTEXT", e.to_string()))?,
+    };
+    Ok((body, context))
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`
@@ -152,9 +164,9 @@ pub async fn evaluate_one(
     Path(key): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let context = match body_or_error(body, Some(&key)).and_then(|b| parse_context(&b, Some(&key))) {
-        Ok(context) => context,
-        Err(response) => return response,
+    let context = match parse_request(body) {
+        Ok((_, context)) => context,
+        Err(error) => return error.respond(Some(&key)),
     };
     let published = live.load();
     let snapshot = &published.snapshot;
@@ -174,13 +186,9 @@ pub async fn evaluate_bulk(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body_or_error(body, None) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let context = match parse_context(&body, None) {
-        Ok(context) => context,
-        Err(response) => return response,
+    let (body, context) = match parse_request(body) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.respond(None),
     };
     let published = live.load();
     let snapshot = &published.snapshot;
