@@ -28,7 +28,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The Rampart server to talk to.
-    #[arg(long, global = true, env = "RAMPART_SERVER", default_value = "http://127.0.0.1:4242")]
+    #[arg(
+        long,
+        global = true,
+        env = "RAMPART_SERVER",
+        default_value = "http://127.0.0.1:4242"
+    )]
     pub server: String,
     /// Bearer token sent to the server.
     #[arg(long, global = true, env = "RAMPART_TOKEN", hide_env_values = true)]

@@ -29,6 +29,10 @@ fn client(global: &Global) -> anyhow::Result<Client> {
     if let Some(token) = &global.token {
         client = client.with_token(token);
     }
-    let actor = global.actor.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".to_owned());
+    let actor = global
+        .actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".to_owned());
     Ok(client.with_actor(actor))
 }

@@ -32,12 +32,18 @@ impl std::error::Error for Exit {}
 
 /// A usage error: the command line was understood but a value is wrong. Exits with 2.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Exit { code: 2, message: message.into() })
+    anyhow::Error::new(Exit {
+        code: 2,
+        message: message.into(),
+    })
 }
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

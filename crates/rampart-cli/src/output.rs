@@ -15,15 +15,22 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 pub fn yaml(value: &impl Serialize) -> anyhow::Result<()> {
-    print!("{}", serde_saphyr::to_string(value).context("cannot render YAML")?);
+    print!(
+        "{}",
+        serde_saphyr::to_string(value).context("cannot render YAML")?
+    );
     Ok(())
 }
 
 /// Columns aligned, one rule under the header: quiet like `kubectl get`, easy to scan.
-const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('-').junction(' '));
 
 /// A table in the house style.
-pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> Table {
+pub fn table<const N: usize>(
+    header: [&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> Table {
     let mut table = Table::new();
     table.load_style(STYLE);
     table.set_header(header);

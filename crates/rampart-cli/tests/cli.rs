@@ -30,25 +30,42 @@ impl Served {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
-            let line = lines.next().expect("serve exited before it was ready").unwrap();
+            let line = lines
+                .next()
+                .expect("serve exited before it was ready")
+                .unwrap();
             if let Some(rest) = line.split("address=").nth(1) {
                 break format!("http://{}", rest.split_whitespace().next().unwrap());
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Served { child, url, _data_dir: data_dir }
+        Served {
+            child,
+            url,
+            _data_dir: data_dir,
+        }
     }
 
     fn rampart(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).env("RAMPART_SERVER", &self.url).env("RAMPART_ACTOR", "tester").output().unwrap()
+        Command::new(BIN)
+            .args(args)
+            .env("RAMPART_SERVER", &self.url)
+            .env("RAMPART_ACTOR", "tester")
+            .output()
+            .unwrap()
     }
 
     fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["--output", "json"]);
         let output = self.rampart(&all);
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).unwrap()
     }
 }
@@ -70,48 +87,106 @@ fn help_teaches_the_first_steps() {
     assert_eq!(output.status.code(), Some(0));
     let help = text(&output.stdout);
     for expected in ["rampart demo", "rampart serve", "RAMPART_", "flag", "apply"] {
-        assert!(help.contains(expected), "--help lacks `{expected}`:\n{help}");
+        assert!(
+            help.contains(expected),
+            "--help lacks `{expected}`:\n{help}"
+        );
     }
-    let output = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = text(&output.stdout);
-    assert!(help.contains("[env: RAMPART_LISTEN=]") && help.contains("[default: 127.0.0.1:4242]"), "{help}");
-    assert!(help.contains("[env: RAMPART_DATA_DIR=]") && help.contains("[default: ./rampart-data]"), "{help}");
+    assert!(
+        help.contains("[env: RAMPART_LISTEN=]") && help.contains("[default: 127.0.0.1:4242]"),
+        "{help}"
+    );
+    assert!(
+        help.contains("[env: RAMPART_DATA_DIR=]") && help.contains("[default: ./rampart-data]"),
+        "{help}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_and_unreachable_servers_exit_1() {
     let output = Command::new(BIN).arg("frobnicate").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let output = Command::new(BIN).args(["eval", "f", "--context", "{not json"]).output().unwrap();
+    let output = Command::new(BIN)
+        .args(["eval", "f", "--context", "{not json"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--context is not valid JSON"));
-    let output = Command::new(BIN).args(["flag", "list", "--server", "http://127.0.0.1:9"]).output().unwrap();
+    let output = Command::new(BIN)
+        .args(["flag", "list", "--server", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("cannot reach the Rampart server"), "{}", text(&output.stderr));
-    let output = Command::new(BIN).args(["flag", "list", "--server", "ftp://x"]).output().unwrap();
+    assert!(
+        text(&output.stderr).contains("cannot reach the Rampart server"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = Command::new(BIN)
+        .args(["flag", "list", "--server", "ftp://x"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
 fn flag_lifecycle_through_the_cli() {
     let served = Served::start();
-    let created = served.json(&["flag", "create", "dark-mode", "--description", "Dark theme", "--tag", "ui"]);
-    assert_eq!(created["flag"]["variants"], json!({"on": true, "off": false}));
+    let created = served.json(&[
+        "flag",
+        "create",
+        "dark-mode",
+        "--description",
+        "Dark theme",
+        "--tag",
+        "ui",
+    ]);
+    assert_eq!(
+        created["flag"]["variants"],
+        json!({"on": true, "off": false})
+    );
     assert_eq!(created["flag"]["default_variant"], "off");
     assert_eq!(created["updated_by"], "tester");
 
-    let output = served.rampart(&["flag", "create", "limits", "--kind", "number", "--variant", "low=10", "--variant", "high=100", "--default", "high"]);
+    let output = served.rampart(&[
+        "flag",
+        "create",
+        "limits",
+        "--kind",
+        "number",
+        "--variant",
+        "low=10",
+        "--variant",
+        "high=100",
+        "--default",
+        "high",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let output = served.rampart(&["flag", "create", "limits"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("ALREADY_EXISTS"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("ALREADY_EXISTS"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let output = served.rampart(&["flag", "list"]);
     let table = text(&output.stdout);
-    assert!(table.contains("KEY") && table.contains("dark-mode") && table.contains("limits"), "{table}");
+    assert!(
+        table.contains("KEY") && table.contains("dark-mode") && table.contains("limits"),
+        "{table}"
+    );
 
     let result = served.json(&["eval", "limits", "--context", r#"{"targetingKey":"u1"}"#]);
-    assert_eq!(result, json!({"key": "limits", "value": 100, "reason": "STATIC", "variant": "high", "metadata": {"revision": 2}}));
+    assert_eq!(
+        result,
+        json!({"key": "limits", "value": 100, "reason": "STATIC", "variant": "high", "metadata": {"revision": 2}})
+    );
     let output = served.rampart(&["eval", "ghost", "--context", "{}"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("FLAG_NOT_FOUND"));
@@ -120,8 +195,16 @@ fn flag_lifecycle_through_the_cli() {
     let disabled = served.json(&["flag", "disable", "limits"]);
     assert_eq!(disabled["flag"]["state"], "disabled");
     let output = served.rampart(&["flag", "disable", "limits", "--if-match", "2"]);
-    assert_eq!(output.status.code(), Some(1), "a stale --if-match must fail");
-    assert!(text(&output.stderr).contains("REVISION_MISMATCH"), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a stale --if-match must fail"
+    );
+    assert!(
+        text(&output.stderr).contains("REVISION_MISMATCH"),
+        "{}",
+        text(&output.stderr)
+    );
     let history = served.json(&["flag", "history", "limits"]);
     assert_eq!(history["history"].as_array().unwrap().len(), 2);
     let reverted = served.json(&["flag", "revert", "limits", "--to-revision", "2"]);
@@ -162,34 +245,68 @@ flags:
     let output = served.rampart(&["apply", "-f", path, "--dry-run"]);
     assert_eq!(output.status.code(), Some(0));
     let plan = text(&output.stderr);
-    assert!(plan.contains("+ create") && plan.contains("new-nav") && plan.contains("staff"), "{plan}");
-    assert_eq!(served.json(&["flag", "list"])["flags"].as_array().unwrap().len(), 0, "a dry run changes nothing");
+    assert!(
+        plan.contains("+ create") && plan.contains("new-nav") && plan.contains("staff"),
+        "{plan}"
+    );
+    assert_eq!(
+        served.json(&["flag", "list"])["flags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "a dry run changes nothing"
+    );
 
     let output = served.rampart(&["apply", "-f", path]);
-    assert_eq!(output.status.code(), Some(2), "no terminal and no --yes must refuse");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "no terminal and no --yes must refuse"
+    );
     assert!(text(&output.stderr).contains("--yes"));
 
     let output = served.rampart(&["apply", "-f", path, "--yes"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("applied 2 change(s)"));
-    let staff = served.json(&["eval", "new-nav", "--context", r#"{"targetingKey":"a","email":"a@acme.example"}"#]);
+    let staff = served.json(&[
+        "eval",
+        "new-nav",
+        "--context",
+        r#"{"targetingKey":"a","email":"a@acme.example"}"#,
+    ]);
     assert_eq!(staff["value"], true);
 
     let output = served.rampart(&["apply", "-f", path, "--yes"]);
-    assert!(text(&output.stdout).contains("nothing to do"), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("nothing to do"),
+        "{}",
+        text(&output.stdout)
+    );
 
     let mut bad = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    writeln!(bad, "flags:\n  - key: x\n    kind: boolean\n    variants: {{on: 3}}\n    default_variant: on").unwrap();
+    writeln!(
+        bad,
+        "flags:\n  - key: x\n    kind: boolean\n    variants: {{on: 3}}\n    default_variant: on"
+    )
+    .unwrap();
     let output = served.rampart(&["apply", "-f", bad.path().to_str().unwrap(), "--yes"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("document.flags[0].variants.on"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("document.flags[0].variants.on"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[cfg(unix)]
 #[test]
 fn serve_stops_cleanly_on_sigterm() {
     let mut served = Served::start();
-    let status = Command::new("kill").args(["-TERM", &served.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = served.child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "SIGTERM must drain and exit 0");
@@ -200,7 +317,16 @@ fn demo_runs_end_to_end() {
     let output = Command::new(BIN).arg("demo").output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    for expected in ["TARGETING_MATCH", "SPLIT", "TARGETING_KEY_MISSING", "DISABLED", "stopped cleanly"] {
-        assert!(stdout.contains(expected), "demo output lacks `{expected}`:\n{stdout}");
+    for expected in [
+        "TARGETING_MATCH",
+        "SPLIT",
+        "TARGETING_KEY_MISSING",
+        "DISABLED",
+        "stopped cleanly",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "demo output lacks `{expected}`:\n{stdout}"
+        );
     }
 }

@@ -7,10 +7,10 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::TOTAL_WEIGHT;
 use crate::condition::{Condition, type_name};
 use crate::error::{ErrorCode, Result, ValidationError};
 use crate::key::check_key;
-use crate::TOTAL_WEIGHT;
 
 /// Variant name → value, in the order written.
 pub type VariantMap = IndexMap<String, Value>;
@@ -77,11 +77,18 @@ pub struct Serve {
     /// The hash salt; the flag key when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// A shadow split (dark launch): not served, but each evaluation reports the variant
+    /// this split would pick as `shadowVariant` metadata. Rollouts set it in shadow steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<IndexMap<String, u32>>,
 }
 
 impl Serve {
     pub fn variant(name: impl Into<String>) -> Self {
-        Serve { variant: Some(name.into()), ..Serve::default() }
+        Serve {
+            variant: Some(name.into()),
+            ..Serve::default()
+        }
     }
 
     pub fn split<K: Into<String>>(weights: impl IntoIterator<Item = (K, u32)>) -> Self {
@@ -104,46 +111,22 @@ impl Serve {
                 "serve needs a `variant` or a `split`",
             )),
             (Some(variant), None) => {
-                if self.bucket_by.is_some() || self.salt.is_some() {
+                if self.shadow.is_none() && (self.bucket_by.is_some() || self.salt.is_some()) {
                     return Err(ValidationError::new(
                         ErrorCode::Conflict,
-                        if self.bucket_by.is_some() { "bucket_by" } else { "salt" },
-                        "`bucket_by` and `salt` only apply to a `split`",
+                        if self.bucket_by.is_some() {
+                            "bucket_by"
+                        } else {
+                            "salt"
+                        },
+                        "`bucket_by` and `salt` only apply to a `split` or a `shadow` split",
                     ));
                 }
-                check_variant_exists("variant", variant, variants)
+                check_variant_exists("variant", variant, variants)?;
+                self.validate_shadow(variants)
             }
             (None, Some(split)) => {
-                if split.is_empty() {
-                    return Err(ValidationError::new(
-                        ErrorCode::InvalidWeights,
-                        "split",
-                        "a split needs at least one variant",
-                    ));
-                }
-                let mut total: u64 = 0;
-                for (variant, weight) in split {
-                    let field = format!("split.{variant}");
-                    check_variant_exists(&field, variant, variants)?;
-                    if *weight > TOTAL_WEIGHT {
-                        return Err(ValidationError::new(
-                            ErrorCode::InvalidWeights,
-                            field,
-                            format!("weight {weight} is above {TOTAL_WEIGHT} basis points"),
-                        ));
-                    }
-                    total += u64::from(*weight);
-                }
-                if total != u64::from(TOTAL_WEIGHT) {
-                    return Err(ValidationError::new(
-                        ErrorCode::InvalidWeights,
-                        "split",
-                        format!(
-                            "weights sum to {total} basis points; they must sum to exactly \
-                             {TOTAL_WEIGHT} (100%)"
-                        ),
-                    ));
-                }
+                check_weights("split", split, variants)?;
                 if let Some(bucket_by) = &self.bucket_by
                     && bucket_by.is_empty()
                 {
@@ -153,17 +136,66 @@ impl Serve {
                         "`bucket_by` is empty; omit it to bucket by targetingKey",
                     ));
                 }
-                Ok(())
+                self.validate_shadow(variants)
             }
         }
     }
+
+    fn validate_shadow(&self, variants: &VariantMap) -> Result<()> {
+        match &self.shadow {
+            Some(shadow) => check_weights("shadow", shadow, variants),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Weights in basis points over known variants, summing to exactly 10 000.
+fn check_weights(
+    field: &str,
+    weights: &IndexMap<String, u32>,
+    variants: &VariantMap,
+) -> Result<()> {
+    if weights.is_empty() {
+        return Err(ValidationError::new(
+            ErrorCode::InvalidWeights,
+            field,
+            format!("a {field} needs at least one variant"),
+        ));
+    }
+    let mut total: u64 = 0;
+    for (variant, weight) in weights {
+        let path = format!("{field}.{variant}");
+        check_variant_exists(&path, variant, variants)?;
+        if *weight > TOTAL_WEIGHT {
+            return Err(ValidationError::new(
+                ErrorCode::InvalidWeights,
+                path,
+                format!("weight {weight} is above {TOTAL_WEIGHT} basis points"),
+            ));
+        }
+        total += u64::from(*weight);
+    }
+    if total != u64::from(TOTAL_WEIGHT) {
+        return Err(ValidationError::new(
+            ErrorCode::InvalidWeights,
+            field,
+            format!(
+                "weights sum to {total} basis points; they must sum to exactly {TOTAL_WEIGHT} (100%)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_variant_exists(field: &str, variant: &str, variants: &VariantMap) -> Result<()> {
     if variants.contains_key(variant) {
         return Ok(());
     }
-    let known = variants.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+    let known = variants
+        .keys()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(ValidationError::new(
         ErrorCode::UnknownVariant,
         field,
@@ -222,7 +254,10 @@ impl FlagSpec {
         FlagSpec {
             key: key.into(),
             kind: FlagKind::Boolean,
-            variants: IndexMap::from([("on".to_owned(), Value::Bool(true)), ("off".to_owned(), Value::Bool(false))]),
+            variants: IndexMap::from([
+                ("on".to_owned(), Value::Bool(true)),
+                ("off".to_owned(), Value::Bool(false)),
+            ]),
             default_variant: "off".to_owned(),
             state: FlagState::Enabled,
             rules: Vec::new(),
@@ -252,7 +287,12 @@ impl FlagSpec {
                 return Err(ValidationError::new(
                     ErrorCode::WrongKind,
                     field,
-                    format!("a {} flag needs {} values, got {}", self.kind.as_str(), self.kind.as_str(), type_name(value)),
+                    format!(
+                        "a {} flag needs {} values, got {}",
+                        self.kind.as_str(),
+                        self.kind.as_str(),
+                        type_name(value)
+                    ),
                 ));
             }
         }
@@ -260,16 +300,26 @@ impl FlagSpec {
         for (i, rule) in self.rules.iter().enumerate() {
             let rule_field = format!("rules[{i}]");
             for (j, condition) in rule.when.iter().enumerate() {
-                condition.validate().map_err(|e| e.within(&format!("{rule_field}.when[{j}]")))?;
+                condition
+                    .validate()
+                    .map_err(|e| e.within(&format!("{rule_field}.when[{j}]")))?;
             }
-            rule.serve.validate(&self.variants).map_err(|e| e.within(&format!("{rule_field}.serve")))?;
+            rule.serve
+                .validate(&self.variants)
+                .map_err(|e| e.within(&format!("{rule_field}.serve")))?;
         }
         if let Some(fallthrough) = &self.fallthrough {
-            fallthrough.validate(&self.variants).map_err(|e| e.within("fallthrough"))?;
+            fallthrough
+                .validate(&self.variants)
+                .map_err(|e| e.within("fallthrough"))?;
         }
         for (i, prerequisite) in self.prerequisites.iter().enumerate() {
             let field = format!("prerequisites[{i}]");
-            check_key(&format!("{field}.flag"), "prerequisite flag key", &prerequisite.flag)?;
+            check_key(
+                &format!("{field}.flag"),
+                "prerequisite flag key",
+                &prerequisite.flag,
+            )?;
             if prerequisite.flag == self.key {
                 return Err(ValidationError::new(
                     ErrorCode::PrerequisiteCycle,
@@ -287,7 +337,11 @@ impl FlagSpec {
         }
         for (i, tag) in self.tags.iter().enumerate() {
             if tag.trim().is_empty() {
-                return Err(ValidationError::new(ErrorCode::Required, format!("tags[{i}]"), "tag is empty"));
+                return Err(ValidationError::new(
+                    ErrorCode::Required,
+                    format!("tags[{i}]"),
+                    "tag is empty",
+                ));
             }
         }
         Ok(())
@@ -296,9 +350,15 @@ impl FlagSpec {
     /// The segment names this flag's rules reference, with the field path of each reference.
     pub fn segment_references(&self) -> impl Iterator<Item = (String, &str)> {
         self.rules.iter().enumerate().flat_map(|(i, rule)| {
-            rule.when.iter().enumerate().filter_map(move |(j, condition)| {
-                condition.segment.as_deref().map(|name| (format!("rules[{i}].when[{j}].segment"), name))
-            })
+            rule.when
+                .iter()
+                .enumerate()
+                .filter_map(move |(j, condition)| {
+                    condition
+                        .segment
+                        .as_deref()
+                        .map(|name| (format!("rules[{i}].when[{j}].segment"), name))
+                })
         })
     }
 }

@@ -16,13 +16,22 @@ use serde_json::Value;
 pub enum SdkError {
     /// The server answered with an error envelope.
     #[error("{message} ({code}{})", field.as_deref().map(|f| format!(", field `{f}`")).unwrap_or_default())]
-    Api { status: u16, code: String, message: String, field: Option<String> },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     /// The server could not be reached, or the connection failed.
     #[error("cannot reach the Rampart server at {url}: {source}")]
     Transport { url: String, source: reqwest::Error },
     /// The server's answer was not what this client understands.
     #[error("unexpected answer from {url} (HTTP {status}): {detail}")]
-    Decode { url: String, status: u16, detail: String },
+    Decode {
+        url: String,
+        status: u16,
+        detail: String,
+    },
     #[error("invalid server URL `{0}`: expected e.g. http://127.0.0.1:4242")]
     InvalidUrl(String),
 }
@@ -64,8 +73,16 @@ impl Client {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(3))
             .build()
-            .map_err(|source| SdkError::Transport { url: base_url.to_owned(), source })?;
-        Ok(Client { http, base, token: None, actor: None })
+            .map_err(|source| SdkError::Transport {
+                url: base_url.to_owned(),
+                source,
+            })?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+            actor: None,
+        })
     }
 
     /// Sends `Authorization: Bearer TOKEN` with every request.
@@ -104,17 +121,31 @@ impl Client {
         (url, builder)
     }
 
-    async fn send(&self, url: &Url, builder: RequestBuilder) -> Result<reqwest::Response, SdkError> {
-        builder.send().await.map_err(|source| SdkError::Transport { url: url.to_string(), source })
+    async fn send(
+        &self,
+        url: &Url,
+        builder: RequestBuilder,
+    ) -> Result<reqwest::Response, SdkError> {
+        builder.send().await.map_err(|source| SdkError::Transport {
+            url: url.to_string(),
+            source,
+        })
     }
 
-    async fn call<T: DeserializeOwned>(&self, url: Url, builder: RequestBuilder) -> Result<T, SdkError> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        builder: RequestBuilder,
+    ) -> Result<T, SdkError> {
         let response = self.send(&url, builder).await?;
         let status = response.status();
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| SdkError::Transport { url: url.to_string(), source })?;
+            .map_err(|source| SdkError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(body) => SdkError::Api {
@@ -156,18 +187,31 @@ impl Client {
     }
 
     /// Replaces a flag. With `if_match`, fails with 412 if someone changed it since.
-    pub async fn update_flag(&self, spec: &FlagSpec, if_match: Option<Revision>) -> Result<FlagResource, SdkError> {
+    pub async fn update_flag(
+        &self,
+        spec: &FlagSpec,
+        if_match: Option<Revision>,
+    ) -> Result<FlagResource, SdkError> {
         let (url, builder) = self.request(Method::PUT, &["v1", "flags", &spec.key]);
-        self.call(url, with_if_match(builder.json(spec), if_match)).await
+        self.call(url, with_if_match(builder.json(spec), if_match))
+            .await
     }
 
-    pub async fn delete_flag(&self, key: &str, if_match: Option<Revision>) -> Result<Deleted, SdkError> {
+    pub async fn delete_flag(
+        &self,
+        key: &str,
+        if_match: Option<Revision>,
+    ) -> Result<Deleted, SdkError> {
         let (url, builder) = self.request(Method::DELETE, &["v1", "flags", key]);
         self.call(url, with_if_match(builder, if_match)).await
     }
 
     /// Enables a flag, or disables it: the kill switch.
-    pub async fn set_flag_enabled(&self, key: &str, enabled: bool) -> Result<FlagResource, SdkError> {
+    pub async fn set_flag_enabled(
+        &self,
+        key: &str,
+        enabled: bool,
+    ) -> Result<FlagResource, SdkError> {
         let action = if enabled { "enable" } else { "disable" };
         let (url, builder) = self.request(Method::POST, &["v1", "flags", key, action]);
         self.call(url, builder).await
@@ -177,9 +221,14 @@ impl Client {
         self.get(&["v1", "flags", key, "history"]).await
     }
 
-    pub async fn revert_flag(&self, key: &str, to_revision: Revision) -> Result<FlagResource, SdkError> {
+    pub async fn revert_flag(
+        &self,
+        key: &str,
+        to_revision: Revision,
+    ) -> Result<FlagResource, SdkError> {
         let (url, builder) = self.request(Method::POST, &["v1", "flags", key, "revert"]);
-        self.call(url, builder.json(&RevertRequest { to_revision })).await
+        self.call(url, builder.json(&RevertRequest { to_revision }))
+            .await
     }
 
     pub async fn list_segments(&self) -> Result<SegmentList, SdkError> {
@@ -195,12 +244,21 @@ impl Client {
         self.call(url, builder.json(spec)).await
     }
 
-    pub async fn update_segment(&self, spec: &SegmentSpec, if_match: Option<Revision>) -> Result<SegmentResource, SdkError> {
+    pub async fn update_segment(
+        &self,
+        spec: &SegmentSpec,
+        if_match: Option<Revision>,
+    ) -> Result<SegmentResource, SdkError> {
         let (url, builder) = self.request(Method::PUT, &["v1", "segments", &spec.name]);
-        self.call(url, with_if_match(builder.json(spec), if_match)).await
+        self.call(url, with_if_match(builder.json(spec), if_match))
+            .await
     }
 
-    pub async fn delete_segment(&self, name: &str, if_match: Option<Revision>) -> Result<Deleted, SdkError> {
+    pub async fn delete_segment(
+        &self,
+        name: &str,
+        if_match: Option<Revision>,
+    ) -> Result<Deleted, SdkError> {
         let (url, builder) = self.request(Method::DELETE, &["v1", "segments", name]);
         self.call(url, with_if_match(builder, if_match)).await
     }
@@ -214,9 +272,16 @@ impl Client {
     }
 
     /// Plans (`dry_run`) or applies a flags-as-code document atomically.
-    pub async fn apply(&self, document: &Document, dry_run: bool) -> Result<ApplyResponse, SdkError> {
+    pub async fn apply(
+        &self,
+        document: &Document,
+        dry_run: bool,
+    ) -> Result<ApplyResponse, SdkError> {
         let (url, builder) = self.request(Method::POST, &["v1", "apply"]);
-        let request = ApplyRequest { document: document.clone(), dry_run };
+        let request = ApplyRequest {
+            document: document.clone(),
+            dry_run,
+        };
         self.call(url, builder.json(&request)).await
     }
 
@@ -224,36 +289,64 @@ impl Client {
     /// TARGETING_KEY_MISSING, ...) come back as `OfrepResult::Failure`, not as errors.
     pub async fn evaluate(&self, key: &str, context: &Value) -> Result<OfrepResult, SdkError> {
         let (url, builder) = self.request(Method::POST, &["ofrep", "v1", "evaluate", "flags", key]);
-        let response = self.send(&url, builder.json(&serde_json::json!({ "context": context }))).await?;
+        let response = self
+            .send(
+                &url,
+                builder.json(&serde_json::json!({ "context": context })),
+            )
+            .await?;
         let status = response.status();
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| SdkError::Transport { url: url.to_string(), source })?;
+            .map_err(|source| SdkError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
         serde_json::from_slice(&bytes).map_err(|_| decode_error(&url, status, &bytes))
     }
 
     /// OFREP bulk evaluation. Pass the last `etag` to get `body: None` when nothing changed.
-    pub async fn evaluate_all(&self, context: &Value, etag: Option<&str>) -> Result<BulkEvaluation, SdkError> {
+    pub async fn evaluate_all(
+        &self,
+        context: &Value,
+        etag: Option<&str>,
+    ) -> Result<BulkEvaluation, SdkError> {
         let (url, mut builder) = self.request(Method::POST, &["ofrep", "v1", "evaluate", "flags"]);
         if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
             builder = builder.header(IF_NONE_MATCH, etag);
         }
-        let response = self.send(&url, builder.json(&serde_json::json!({ "context": context }))).await?;
+        let response = self
+            .send(
+                &url,
+                builder.json(&serde_json::json!({ "context": context })),
+            )
+            .await?;
         let status = response.status();
-        let etag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if status == StatusCode::NOT_MODIFIED {
             return Ok(BulkEvaluation { etag, body: None });
         }
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| SdkError::Transport { url: url.to_string(), source })?;
+            .map_err(|source| SdkError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
         if !status.is_success() {
             return Err(decode_error(&url, status, &bytes));
         }
-        let body = serde_json::from_slice(&bytes).map_err(|_| decode_error(&url, status, &bytes))?;
-        Ok(BulkEvaluation { etag, body: Some(body) })
+        let body =
+            serde_json::from_slice(&bytes).map_err(|_| decode_error(&url, status, &bytes))?;
+        Ok(BulkEvaluation {
+            etag,
+            body: Some(body),
+        })
     }
 }
 
@@ -267,5 +360,9 @@ fn with_if_match(builder: RequestBuilder, if_match: Option<Revision>) -> Request
 fn decode_error(url: &Url, status: StatusCode, bytes: &[u8]) -> SdkError {
     let text = String::from_utf8_lossy(bytes);
     let detail: String = text.chars().take(300).collect();
-    SdkError::Decode { url: url.to_string(), status: status.as_u16(), detail }
+    SdkError::Decode {
+        url: url.to_string(),
+        status: status.as_u16(),
+        detail,
+    }
 }

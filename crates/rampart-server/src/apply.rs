@@ -17,7 +17,10 @@ pub async fn apply(
     Actor(actor): Actor,
     ApiJson(request): ApiJson<ApplyRequest>,
 ) -> Result<Json<ApplyResponse>, ApiError> {
-    let (flags, segments) = request.document.validate().map_err(|e| e.within("document"))?;
+    let (flags, segments) = request
+        .document
+        .validate()
+        .map_err(|e| e.within("document"))?;
     let dry_run = request.dry_run;
     let (published, planned) = state
         .mutate(&actor, |catalog, current| {
@@ -29,10 +32,19 @@ pub async fn apply(
                 let existing = catalog.segment(&name).map(|s| s.spec());
                 let (action, fields) = plan(existing, segment.spec());
                 if action != PlannedAction::Unchanged {
-                    let expected = expected(action, current.segment_meta.get(&name).map(|m| m.revision));
-                    changes.push(Change::PutSegment { segment: segment.clone(), expected });
+                    let expected =
+                        expected(action, current.segment_meta.get(&name).map(|m| m.revision));
+                    changes.push(Change::PutSegment {
+                        segment: segment.clone(),
+                        expected,
+                    });
                 }
-                planned.push(PlannedChange { kind: "segment".into(), key: name, action, fields });
+                planned.push(PlannedChange {
+                    kind: "segment".into(),
+                    key: name,
+                    action,
+                    fields,
+                });
                 catalog.upsert_segment(segment);
             }
             let mut flag_changes = Vec::new();
@@ -41,9 +53,17 @@ pub async fn apply(
                 let (action, fields) = plan(existing, flag.spec());
                 if action != PlannedAction::Unchanged {
                     let revision = current.flag_meta.get(flag.key()).map(|m| m.revision);
-                    flag_changes.push(Change::PutFlag { flag: flag.clone(), expected: expected(action, revision) });
+                    flag_changes.push(Change::PutFlag {
+                        flag: flag.clone(),
+                        expected: expected(action, revision),
+                    });
                 }
-                planned.push(PlannedChange { kind: "flag".into(), key: flag.key().to_owned(), action, fields });
+                planned.push(PlannedChange {
+                    kind: "flag".into(),
+                    key: flag.key().to_owned(),
+                    action,
+                    fields,
+                });
             }
             upsert_all(catalog, &flags)?;
             changes.extend(flag_changes);
@@ -54,7 +74,11 @@ pub async fn apply(
         })
         .await?;
     let applied = !dry_run && planned.iter().any(|c| c.action != PlannedAction::Unchanged);
-    Ok(Json(ApplyResponse { revision: published.revision(), applied, changes: planned }))
+    Ok(Json(ApplyResponse {
+        revision: published.revision(),
+        applied,
+        changes: planned,
+    }))
 }
 
 fn expected(action: PlannedAction, revision: Option<rampart_model::Revision>) -> Precondition {
@@ -81,7 +105,10 @@ fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
             }
         });
         if pending.len() == before {
-            let root = errors.iter().position(|e| e.code() != ErrorCode::UnknownFlag).unwrap_or(0);
+            let root = errors
+                .iter()
+                .position(|e| e.code() != ErrorCode::UnknownFlag)
+                .unwrap_or(0);
             return Err(errors.swap_remove(root).into());
         }
     }
@@ -90,7 +117,9 @@ fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
 
 /// What applying `wanted` over `existing` does, and which top-level fields change.
 fn plan<T: Serialize>(existing: Option<&T>, wanted: &T) -> (PlannedAction, Vec<String>) {
-    let Some(existing) = existing else { return (PlannedAction::Create, Vec::new()) };
+    let Some(existing) = existing else {
+        return (PlannedAction::Create, Vec::new());
+    };
     let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
         (serde_json::to_value(existing), serde_json::to_value(wanted))
     else {
@@ -100,9 +129,16 @@ fn plan<T: Serialize>(existing: Option<&T>, wanted: &T) -> (PlannedAction, Vec<S
         .iter()
         .filter(|(k, v)| new.get(k.as_str()) != Some(v))
         .map(|(k, _)| k.clone())
-        .chain(new.keys().filter(|k| !old.contains_key(k.as_str())).cloned())
+        .chain(
+            new.keys()
+                .filter(|k| !old.contains_key(k.as_str()))
+                .cloned(),
+        )
         .collect();
     fields.sort();
-    if fields.is_empty() { (PlannedAction::Unchanged, fields) } else { (PlannedAction::Update, fields) }
+    if fields.is_empty() {
+        (PlannedAction::Unchanged, fields)
+    } else {
+        (PlannedAction::Update, fields)
+    }
 }
-

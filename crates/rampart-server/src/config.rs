@@ -23,10 +23,18 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 impl Config {
     pub fn sqlite(data_dir: impl Into<PathBuf>) -> Config {
-        Config { storage: Storage::Sqlite { data_dir: data_dir.into() }, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Config {
+            storage: Storage::Sqlite {
+                data_dir: data_dir.into(),
+            },
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
     }
 
     pub fn in_memory() -> Config {
-        Config { storage: Storage::InMemory, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Config {
+            storage: Storage::InMemory,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
     }
 }

@@ -17,7 +17,11 @@ pub enum ApiError {
     Validation(#[from] ValidationError),
     /// The request itself is malformed (400).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, field: Option<String> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     /// The object does not exist (404).
     #[error("{kind} `{key}` not found")]
     NotFound { kind: &'static str, key: String },
@@ -33,8 +37,16 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into(), field: field.map(str::to_owned) }
+    pub fn bad_request(
+        code: &'static str,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+            field: field.map(str::to_owned),
+        }
     }
 
     pub fn status(&self) -> StatusCode {

@@ -27,13 +27,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Reads the whole body, mapping the size limit to 413.
 pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit: crate::config::DEFAULT_MAX_BODY_BYTES }
-        } else {
-            ApiError::bad_request("INVALID_BODY", None, rejection.body_text())
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge {
+                    limit: crate::config::DEFAULT_MAX_BODY_BYTES,
+                }
+            } else {
+                ApiError::bad_request("INVALID_BODY", None, rejection.body_text())
+            }
+        })
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -43,13 +47,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         if inner.is_data() {
             let field = (path != ".").then_some(path);
-            ApiError::BadRequest { code: "INVALID_FIELD", message: inner.to_string(), field }
+            ApiError::BadRequest {
+                code: "INVALID_FIELD",
+                message: inner.to_string(),
+                field,
+            }
         } else {
-            ApiError::bad_request("INVALID_JSON", None, format!("request body is not valid JSON: {inner}"))
+            ApiError::bad_request(
+                "INVALID_JSON",
+                None,
+                format!("request body is not valid JSON: {inner}"),
+            )
         }
     })?;
     deserializer.end().map_err(|e| {
-        ApiError::bad_request("INVALID_JSON", None, format!("trailing data after the JSON body: {e}"))
+        ApiError::bad_request(
+            "INVALID_JSON",
+            None,
+            format!("trailing data after the JSON body: {e}"),
+        )
     })?;
     Ok(value)
 }
@@ -69,7 +85,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
             return Ok(Actor("anonymous".to_owned()));
         };
         let actor = value.to_str().map_err(|_| {
-            ApiError::bad_request("INVALID_HEADER", Some(ACTOR_HEADER), "actor must be printable ASCII")
+            ApiError::bad_request(
+                "INVALID_HEADER",
+                Some(ACTOR_HEADER),
+                "actor must be printable ASCII",
+            )
         })?;
         let actor = actor.trim();
         if actor.is_empty() || actor.len() > 128 {
@@ -98,29 +118,42 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 impl IfMatch {
     /// `If-Match` becomes a store precondition; without it the object must merely exist.
     pub fn precondition(self) -> Precondition {
-        self.0.map_or(Precondition::MustExist, Precondition::Revision)
+        self.0
+            .map_or(Precondition::MustExist, Precondition::Revision)
     }
 
     /// Fails early, before any write, when the object is missing or `If-Match` is stale.
     /// The store re-checks inside its transaction; this is for a clear error only.
-    pub fn check(self, kind: &'static str, key: &str, current: Option<&ObjectMeta>) -> Result<(), ApiError> {
+    pub fn check(
+        self,
+        kind: &'static str,
+        key: &str,
+        current: Option<&ObjectMeta>,
+    ) -> Result<(), ApiError> {
         let Some(current) = current else {
-            return Err(ApiError::NotFound { kind, key: key.to_owned() });
-        };
-        match self.0 {
-            Some(expected) if expected != current.revision => Err(ApiError::Store(StoreError::Conflict {
+            return Err(ApiError::NotFound {
                 kind,
                 key: key.to_owned(),
-                expected,
-                actual: current.revision,
-            })),
+            });
+        };
+        match self.0 {
+            Some(expected) if expected != current.revision => {
+                Err(ApiError::Store(StoreError::Conflict {
+                    kind,
+                    key: key.to_owned(),
+                    expected,
+                    actual: current.revision,
+                }))
+            }
             _ => Ok(()),
         }
     }
 }
 
 fn parse_if_match(headers: &HeaderMap) -> Result<Option<Revision>, ApiError> {
-    let Some(value) = headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or_default().trim();
     let unquoted = text.trim_start_matches("W/").trim_matches('"');
     unquoted.parse::<Revision>().map(Some).map_err(|_| {

@@ -14,21 +14,34 @@ use crate::extract::{Actor, ApiJson, IfMatch, etag};
 use crate::state::{AppState, Published, rfc3339};
 
 fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> {
-    let flag = published.catalog().flag(key).ok_or_else(|| not_found(key))?;
+    let flag = published
+        .catalog()
+        .flag(key)
+        .ok_or_else(|| not_found(key))?;
     let meta = published
         .flag_meta
         .get(key)
         .cloned()
         .ok_or_else(|| ApiError::Internal(format!("flag `{key}` has no metadata")))?;
-    Ok(FlagResource { flag: flag.spec().clone(), meta })
+    Ok(FlagResource {
+        flag: flag.spec().clone(),
+        meta,
+    })
 }
 
 fn not_found(key: &str) -> ApiError {
-    ApiError::NotFound { kind: "flag", key: key.to_owned() }
+    ApiError::NotFound {
+        kind: "flag",
+        key: key.to_owned(),
+    }
 }
 
 fn with_etag(resource: FlagResource) -> Response {
-    ([(header::ETAG, etag(resource.meta.revision))], Json(resource)).into_response()
+    (
+        [(header::ETAG, etag(resource.meta.revision))],
+        Json(resource),
+    )
+        .into_response()
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<FlagList>, ApiError> {
@@ -39,7 +52,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<FlagList>, ApiEr
         .keys()
         .map(|key| resource(&published, key))
         .collect::<Result<_, _>>()?;
-    Ok(Json(FlagList { revision: published.revision(), flags }))
+    Ok(Json(FlagList {
+        revision: published.revision(),
+        flags,
+    }))
 }
 
 pub async fn get(
@@ -65,7 +81,13 @@ pub async fn create(
                 }));
             }
             catalog.upsert_flag(flag.clone())?;
-            Ok((vec![Change::PutFlag { flag, expected: Precondition::MustNotExist }], ()))
+            Ok((
+                vec![Change::PutFlag {
+                    flag,
+                    expected: Precondition::MustNotExist,
+                }],
+                (),
+            ))
         })
         .await?;
     Ok((StatusCode::CREATED, with_etag(resource(&published, &key)?)))
@@ -82,7 +104,10 @@ pub async fn update(
         return Err(ApiError::bad_request(
             "KEY_MISMATCH",
             Some("key"),
-            format!("body key `{}` does not match the URL's flag `{key}`", spec.key),
+            format!(
+                "body key `{}` does not match the URL's flag `{key}`",
+                spec.key
+            ),
         ));
     }
     let flag = Flag::try_new(spec)?;
@@ -99,11 +124,20 @@ async fn put_existing(
     let (published, ()) = state
         .mutate(actor, |catalog, current| {
             if_match.check("flag", flag.key(), current.flag_meta.get(flag.key()))?;
-            if catalog.flag(flag.key()).is_some_and(|existing| existing == &flag) {
+            if catalog
+                .flag(flag.key())
+                .is_some_and(|existing| existing == &flag)
+            {
                 return Ok((Vec::new(), ()));
             }
             catalog.upsert_flag(flag.clone())?;
-            Ok((vec![Change::PutFlag { flag, expected: if_match.precondition() }], ()))
+            Ok((
+                vec![Change::PutFlag {
+                    flag,
+                    expected: if_match.precondition(),
+                }],
+                (),
+            ))
         })
         .await?;
     Ok(with_etag(resource(&published, &key)?))
@@ -118,11 +152,22 @@ pub async fn delete(
     let (published, ()) = state
         .mutate(&actor, |catalog, current| {
             if_match.check("flag", &key, current.flag_meta.get(&key))?;
-            catalog.remove_flag(&key).map_err(|e| ApiError::InUse(e.message().to_owned()))?;
-            Ok((vec![Change::DeleteFlag { key: key.clone(), expected: if_match.precondition() }], ()))
+            catalog
+                .remove_flag(&key)
+                .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+            Ok((
+                vec![Change::DeleteFlag {
+                    key: key.clone(),
+                    expected: if_match.precondition(),
+                }],
+                (),
+            ))
         })
         .await?;
-    Ok(Json(Deleted { key, revision: published.revision() }))
+    Ok(Json(Deleted {
+        key,
+        revision: published.revision(),
+    }))
 }
 
 async fn set_state(
@@ -133,7 +178,11 @@ async fn set_state(
     flag_state: FlagState,
 ) -> Result<impl IntoResponse, ApiError> {
     let published = state.published();
-    let flag = published.catalog().flag(&key).ok_or_else(|| not_found(&key))?.clone();
+    let flag = published
+        .catalog()
+        .flag(&key)
+        .ok_or_else(|| not_found(&key))?
+        .clone();
     put_existing(&state, &actor, flag.with_state(flag_state), if_match).await
 }
 
@@ -201,18 +250,27 @@ pub async fn revert(
     if entries.is_empty() {
         return Err(not_found(&key));
     }
-    let entry = entries.into_iter().find(|e| e.revision == request.to_revision).ok_or_else(|| {
-        ApiError::bad_request(
-            "REVISION_NOT_FOUND",
-            Some("to_revision"),
-            format!("flag `{key}` has no version at revision {}; see its history", request.to_revision),
-        )
-    })?;
+    let entry = entries
+        .into_iter()
+        .find(|e| e.revision == request.to_revision)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "REVISION_NOT_FOUND",
+                Some("to_revision"),
+                format!(
+                    "flag `{key}` has no version at revision {}; see its history",
+                    request.to_revision
+                ),
+            )
+        })?;
     let spec = entry.value.ok_or_else(|| {
         ApiError::bad_request(
             "REVISION_IS_DELETION",
             Some("to_revision"),
-            format!("revision {} deleted flag `{key}`; pick an earlier revision", request.to_revision),
+            format!(
+                "revision {} deleted flag `{key}`; pick an earlier revision",
+                request.to_revision
+            ),
         )
     })?;
     let flag = Flag::try_new(spec)?;
@@ -222,7 +280,13 @@ pub async fn revert(
                 return Ok((Vec::new(), ()));
             }
             catalog.upsert_flag(flag.clone())?;
-            Ok((vec![Change::PutFlag { flag, expected: Precondition::None }], ()))
+            Ok((
+                vec![Change::PutFlag {
+                    flag,
+                    expected: Precondition::None,
+                }],
+                (),
+            ))
         })
         .await?;
     Ok(with_etag(resource(&published, &key)?))

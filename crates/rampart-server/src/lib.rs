@@ -12,11 +12,11 @@
 //! [`run`] serves until `shutdown` resolves, so tests can bind `127.0.0.1:0` and stop the
 //! server cleanly.
 
+mod apply;
 pub mod config;
 mod error;
 mod extract;
 mod flags;
-mod apply;
 mod ofrep;
 mod ops;
 mod segments;
@@ -64,7 +64,10 @@ impl App {
     /// Builds the app over an already-open store.
     pub async fn with_store(store: Arc<dyn Store>, config: &Config) -> Result<App, ServerError> {
         let state = state::AppState::load(store).await?;
-        Ok(App { state, max_body_bytes: config.max_body_bytes })
+        Ok(App {
+            state,
+            max_body_bytes: config.max_body_bytes,
+        })
     }
 
     /// The config revision currently served.
@@ -77,7 +80,10 @@ impl App {
             .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_bulk))
             .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_one))
             .route("/v1/flags", get(flags::list).post(flags::create))
-            .route("/v1/flags/{key}", get(flags::get).put(flags::update).delete(flags::delete))
+            .route(
+                "/v1/flags/{key}",
+                get(flags::get).put(flags::update).delete(flags::delete),
+            )
             .route("/v1/flags/{key}/history", get(flags::history))
             .route("/v1/flags/{key}/revert", post(flags::revert))
             .route("/v1/flags/{key}/enable", post(flags::enable))
@@ -85,7 +91,9 @@ impl App {
             .route("/v1/segments", get(segments::list).post(segments::create))
             .route(
                 "/v1/segments/{name}",
-                get(segments::get).put(segments::update).delete(segments::delete),
+                get(segments::get)
+                    .put(segments::update)
+                    .delete(segments::delete),
             )
             .route("/v1/segments/{name}/history", get(segments::history))
             .route("/v1/apply", post(apply::apply))
@@ -104,7 +112,9 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await?;
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }

@@ -93,9 +93,16 @@ fn entry<'a>(key: &'a str, resolution: Resolution<'a>, revision: Revision) -> En
         (code, _) => {
             let code = code.unwrap_or(ErrorCode::General);
             let details = resolution.error_message.map(Cow::Owned).unwrap_or_else(|| {
-                Cow::Owned(format!("flag `{key}` could not be evaluated ({})", code.as_str()))
+                Cow::Owned(format!(
+                    "flag `{key}` could not be evaluated ({})",
+                    code.as_str()
+                ))
             });
-            Entry::Failure(Failure { key: Some(key), error_code: code.as_str(), error_details: details })
+            Entry::Failure(Failure {
+                key: Some(key),
+                error_code: code.as_str(),
+                error_details: details,
+            })
         }
     }
 }
@@ -105,9 +112,10 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
         Ok(bytes) => {
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             response
         }
         Err(e) => {
@@ -126,12 +134,20 @@ struct RequestError {
 
 impl RequestError {
     fn bad_request(code: &'static str, details: String) -> RequestError {
-        RequestError { status: StatusCode::BAD_REQUEST, code, details }
+        RequestError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            details,
+        }
     }
 
     /// The OFREP failure body; `key` is present for single-flag requests.
     fn respond(self, key: Option<&str>) -> Response {
-        let body = Failure { key, error_code: self.code, error_details: Cow::Owned(self.details) };
+        let body = Failure {
+            key,
+            error_code: self.code,
+            error_details: Cow::Owned(self.details),
+        };
         json_response(self.status, &body)
     }
 }
@@ -140,14 +156,26 @@ impl RequestError {
 fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context), RequestError> {
     let body = body.map_err(|rejection| {
         let status = rejection.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "GENERAL" } else { "PARSE_ERROR" };
-        RequestError { status, code, details: rejection.body_text() }
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "GENERAL"
+        } else {
+            "PARSE_ERROR"
+        };
+        RequestError {
+            status,
+            code,
+            details: rejection.body_text(),
+        }
     })?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok((body, Context::new(None)));
     }
     let request: EvaluationRequest = serde_json::from_slice(&body).map_err(|e| {
-        let code = if e.is_data() { "INVALID_CONTEXT" } else { "PARSE_ERROR" };
+        let code = if e.is_data() {
+            "INVALID_CONTEXT"
+        } else {
+            "PARSE_ERROR"
+        };
         RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
     })?;
     let context = match request.context {
@@ -204,8 +232,13 @@ pub async fn evaluate_bulk(
         .into_iter()
         .map(|(key, resolution)| entry(key, resolution, revision))
         .collect();
-    let mut response =
-        json_response(StatusCode::OK, &Bulk { flags, metadata: BulkMetadata { revision } });
+    let mut response = json_response(
+        StatusCode::OK,
+        &Bulk {
+            flags,
+            metadata: BulkMetadata { revision },
+        },
+    );
     insert_etag(&mut response, &etag);
     response
 }
@@ -225,7 +258,13 @@ fn insert_etag(response: &mut Response, etag: &str) {
 
 /// RFC 9110 weak comparison against each listed tag; `*` matches anything.
 fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|list| {
-        list.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
-    })
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        })
 }

@@ -18,7 +18,9 @@ pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
 /// Readiness: the store answers. Load balancers should route only to ready replicas.
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let stored = state.store().load().await?;
-    Ok(Json(json!({"status": "ready", "revision": stored.revision})))
+    Ok(Json(
+        json!({"status": "ready", "revision": stored.revision}),
+    ))
 }
 
 /// The whole configuration at the served revision.
@@ -27,13 +29,20 @@ pub async fn snapshot(State(live): State<Live>) -> Json<SnapshotBody> {
     let catalog = published.catalog();
     Json(SnapshotBody {
         revision: catalog.revision(),
-        segments: catalog.segments().values().map(|s| s.spec().clone()).collect(),
+        segments: catalog
+            .segments()
+            .values()
+            .map(|s| s.spec().clone())
+            .collect(),
         flags: catalog.flags().values().map(|f| f.spec().clone()).collect(),
     })
 }
 
 pub async fn no_route(uri: Uri) -> ApiError {
-    ApiError::NotFound { kind: "route", key: uri.path().to_owned() }
+    ApiError::NotFound {
+        kind: "route",
+        key: uri.path().to_owned(),
+    }
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {

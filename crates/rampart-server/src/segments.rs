@@ -17,17 +17,26 @@ fn resource(published: &Published, name: &str) -> Result<SegmentResource, ApiErr
     let segment = published
         .catalog()
         .segment(name)
-        .ok_or_else(|| ApiError::NotFound { kind: "segment", key: name.to_owned() })?;
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "segment",
+            key: name.to_owned(),
+        })?;
     let meta = published
         .segment_meta
         .get(name)
         .cloned()
         .ok_or_else(|| ApiError::Internal(format!("segment `{name}` has no metadata")))?;
-    Ok(SegmentResource { segment: segment.spec().clone(), meta })
+    Ok(SegmentResource {
+        segment: segment.spec().clone(),
+        meta,
+    })
 }
 
 fn with_etag(resource: SegmentResource) -> impl IntoResponse {
-    ([(header::ETAG, etag(resource.meta.revision))], Json(resource))
+    (
+        [(header::ETAG, etag(resource.meta.revision))],
+        Json(resource),
+    )
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<SegmentList>, ApiError> {
@@ -38,7 +47,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<SegmentList>, Ap
         .keys()
         .map(|name| resource(&published, name))
         .collect::<Result<_, _>>()?;
-    Ok(Json(SegmentList { revision: published.revision(), segments }))
+    Ok(Json(SegmentList {
+        revision: published.revision(),
+        segments,
+    }))
 }
 
 pub async fn get(
@@ -64,7 +76,13 @@ pub async fn create(
                 }));
             }
             catalog.upsert_segment(segment.clone());
-            Ok((vec![Change::PutSegment { segment, expected: Precondition::MustNotExist }], ()))
+            Ok((
+                vec![Change::PutSegment {
+                    segment,
+                    expected: Precondition::MustNotExist,
+                }],
+                (),
+            ))
         })
         .await?;
     Ok((StatusCode::CREATED, with_etag(resource(&published, &name)?)))
@@ -81,18 +99,30 @@ pub async fn update(
         return Err(ApiError::bad_request(
             "KEY_MISMATCH",
             Some("name"),
-            format!("body name `{}` does not match the URL's segment `{name}`", spec.name),
+            format!(
+                "body name `{}` does not match the URL's segment `{name}`",
+                spec.name
+            ),
         ));
     }
     let segment = Segment::try_new(spec)?;
     let (published, ()) = state
         .mutate(&actor, |catalog, current| {
             if_match.check("segment", &name, current.segment_meta.get(&name))?;
-            if catalog.segment(&name).is_some_and(|existing| existing == &segment) {
+            if catalog
+                .segment(&name)
+                .is_some_and(|existing| existing == &segment)
+            {
                 return Ok((Vec::new(), ()));
             }
             catalog.upsert_segment(segment.clone());
-            Ok((vec![Change::PutSegment { segment, expected: if_match.precondition() }], ()))
+            Ok((
+                vec![Change::PutSegment {
+                    segment,
+                    expected: if_match.precondition(),
+                }],
+                (),
+            ))
         })
         .await?;
     Ok(with_etag(resource(&published, &name)?))
@@ -107,11 +137,22 @@ pub async fn delete(
     let (published, ()) = state
         .mutate(&actor, |catalog, current| {
             if_match.check("segment", &name, current.segment_meta.get(&name))?;
-            catalog.remove_segment(&name).map_err(|e| ApiError::InUse(e.message().to_owned()))?;
-            Ok((vec![Change::DeleteSegment { name: name.clone(), expected: if_match.precondition() }], ()))
+            catalog
+                .remove_segment(&name)
+                .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+            Ok((
+                vec![Change::DeleteSegment {
+                    name: name.clone(),
+                    expected: if_match.precondition(),
+                }],
+                (),
+            ))
         })
         .await?;
-    Ok(Json(Deleted { key: name, revision: published.revision() }))
+    Ok(Json(Deleted {
+        key: name,
+        revision: published.revision(),
+    }))
 }
 
 pub async fn history(
@@ -120,7 +161,10 @@ pub async fn history(
 ) -> Result<Json<History<SegmentSpec>>, ApiError> {
     let entries = state.store().segment_history(&name).await?;
     if entries.is_empty() {
-        return Err(ApiError::NotFound { kind: "segment", key: name });
+        return Err(ApiError::NotFound {
+            kind: "segment",
+            key: name,
+        });
     }
     let history = history_items(entries);
     Ok(Json(History { key: name, history }))

@@ -96,7 +96,12 @@ impl AppState {
         if changes.is_empty() {
             return Ok((current, output));
         }
-        self.store.commit(ChangeSet { actor: actor.to_owned(), changes }).await?;
+        self.store
+            .commit(ChangeSet {
+                actor: actor.to_owned(),
+                changes,
+            })
+            .await?;
         let published = Arc::new(load_published(self.store.as_ref()).await?);
         self.live.0.store(published.clone());
         tracing::info!(revision = published.revision(), actor, "config committed");
@@ -106,16 +111,27 @@ impl AppState {
 
 async fn load_published(store: &dyn Store) -> Result<Published, ApiError> {
     let stored = store.load().await?;
-    let flag_meta = stored.flags.iter().map(|f| (f.value.key().to_owned(), meta_of(f))).collect();
-    let segment_meta =
-        stored.segments.iter().map(|s| (s.value.name().to_owned(), meta_of(s))).collect();
+    let flag_meta = stored
+        .flags
+        .iter()
+        .map(|f| (f.value.key().to_owned(), meta_of(f)))
+        .collect();
+    let segment_meta = stored
+        .segments
+        .iter()
+        .map(|s| (s.value.name().to_owned(), meta_of(s)))
+        .collect();
     let catalog = Catalog::try_new(
         stored.revision,
         stored.flags.into_iter().map(|f| f.value),
         stored.segments.into_iter().map(|s| s.value),
     )
     .map_err(|e| ApiError::Internal(format!("stored configuration is inconsistent: {e}")))?;
-    Ok(Published { snapshot: Snapshot::compile(&catalog), flag_meta, segment_meta })
+    Ok(Published {
+        snapshot: Snapshot::compile(&catalog),
+        flag_meta,
+        segment_meta,
+    })
 }
 
 fn meta_of<T>(stored: &Stored<T>) -> ObjectMeta {
@@ -132,6 +148,9 @@ pub fn rfc3339(at: At) -> String {
     let nanos = i128::from(at) * 1_000_000;
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| at.to_string())
 }

@@ -14,9 +14,14 @@ use crate::output::{self, table};
 pub async fn run(client: &Client, out: Output, args: ApplyArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| crate::usage(format!("cannot read {}: {e}", args.file.display())))?;
-    let document = Document::from_yaml(&text).map_err(|e| crate::usage(format!("{}: {}", args.file.display(), e.message())))?;
+    let document = Document::from_yaml(&text)
+        .map_err(|e| crate::usage(format!("{}: {}", args.file.display(), e.message())))?;
     let plan = client.apply(&document, true).await?;
-    let pending = plan.changes.iter().filter(|c| c.action != PlannedAction::Unchanged).count();
+    let pending = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != PlannedAction::Unchanged)
+        .count();
     if out == Output::Table || !args.yes {
         print_plan(&plan);
     }
@@ -25,7 +30,10 @@ pub async fn run(client: &Client, out: Output, args: ApplyArgs) -> anyhow::Resul
             output::json(&plan)?;
         }
         if pending == 0 && out == Output::Table {
-            println!("nothing to do: the server already matches {}", args.file.display());
+            println!(
+                "nothing to do: the server already matches {}",
+                args.file.display()
+            );
         }
         return Ok(());
     }
@@ -36,7 +44,10 @@ pub async fn run(client: &Client, out: Output, args: ApplyArgs) -> anyhow::Resul
     match out {
         Output::Json => output::json(&applied),
         Output::Table => {
-            println!("applied {pending} change(s); config revision is now {}", applied.revision);
+            println!(
+                "applied {pending} change(s); config revision is now {}",
+                applied.revision
+            );
             Ok(())
         }
     }
@@ -49,19 +60,32 @@ fn print_plan(plan: &ApplyResponse) {
             PlannedAction::Update => "~ update",
             PlannedAction::Unchanged => "  unchanged",
         };
-        [action.to_owned(), c.kind.clone(), c.key.clone(), c.fields.join(", ")]
+        [
+            action.to_owned(),
+            c.kind.clone(),
+            c.key.clone(),
+            c.fields.join(", "),
+        ]
     });
-    eprintln!("{}", table(["ACTION", "KIND", "KEY", "CHANGED FIELDS"], rows));
+    eprintln!(
+        "{}",
+        table(["ACTION", "KIND", "KEY", "CHANGED FIELDS"], rows)
+    );
 }
 
 fn confirm(pending: usize) -> anyhow::Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(crate::usage("stdin is not a terminal: pass --yes to apply, or --dry-run to only plan"));
+        return Err(crate::usage(
+            "stdin is not a terminal: pass --yes to apply, or --dry-run to only plan",
+        ));
     }
     eprint!("apply {pending} change(s)? [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).context("cannot read the answer")?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

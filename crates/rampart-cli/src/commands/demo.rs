@@ -22,18 +22,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let data_dir = match (&args.data_dir, &temporary) {
         (Some(dir), _) => dir.clone(),
-        (None, temp) => temp.as_ref().map(|t| t.path().to_owned()).context("no temporary dir")?,
+        (None, temp) => temp
+            .as_ref()
+            .map(|t| t.path().to_owned())
+            .context("no temporary dir")?,
     };
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")?;
     let address = listener.local_addr()?;
-    let app = App::open(&Config::sqlite(&data_dir)).await.context("cannot start the embedded server")?;
+    let app = App::open(&Config::sqlite(&data_dir))
+        .await
+        .context("cannot start the embedded server")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async {
         let _ = stopped.await;
     }));
     let url = format!("http://{address}");
-    heading(&format!("1. Started an embedded Rampart server at {url} (SQLite in {})", data_dir.display()));
+    heading(&format!(
+        "1. Started an embedded Rampart server at {url} (SQLite in {})",
+        data_dir.display()
+    ));
 
     let client = Client::new(&url)?.with_actor("demo");
     let outcome = rehearse(&client, &url).await;
@@ -43,8 +53,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     outcome?;
     heading("Done. The server drained its connections and stopped cleanly.");
     match &args.data_dir {
-        Some(dir) => println!("The data is kept in {}: `rampart serve --data-dir {}` serves it again.", dir.display(), dir.display()),
-        None => println!("The temporary data dir was removed. Keep it with `rampart demo --data-dir DIR`."),
+        Some(dir) => println!(
+            "The data is kept in {}: `rampart serve --data-dir {}` serves it again.",
+            dir.display(),
+            dir.display()
+        ),
+        None => println!(
+            "The temporary data dir was removed. Keep it with `rampart demo --data-dir DIR`."
+        ),
     }
     Ok(())
 }
@@ -54,63 +70,113 @@ fn heading(text: &str) {
 }
 
 async fn rehearse(client: &Client, url: &str) -> anyhow::Result<()> {
-    let document = Document::from_yaml(DEMO_FLAGS).context("the built-in demo document is invalid")?;
+    let document =
+        Document::from_yaml(DEMO_FLAGS).context("the built-in demo document is invalid")?;
     let applied = client.apply(&document, false).await?;
-    heading(&format!("2. Applied {} segments and flags as code (config revision {})", applied.changes.len(), applied.revision));
+    heading(&format!(
+        "2. Applied {} segments and flags as code (config revision {})",
+        applied.changes.len(),
+        applied.revision
+    ));
     for change in &applied.changes {
-        let verb = if change.action == PlannedAction::Unchanged { "unchanged" } else { "created" };
+        let verb = if change.action == PlannedAction::Unchanged {
+            "unchanged"
+        } else {
+            "created"
+        };
         println!("   {verb:9} {:7} {}", change.kind, change.key);
     }
 
     heading("3. Evaluated every flag for sample users, over OFREP (POST /ofrep/v1/evaluate/flags)");
     let users = [
-        ("alice, an employee in Germany", json!({"targetingKey": "alice", "email": "alice@acme.example", "country": "DE"})),
-        ("bob, a beta customer on app 2.4.1", json!({"targetingKey": "bob", "beta": true, "app_version": "2.4.1", "country": "US"})),
-        ("carol, a customer in France", json!({"targetingKey": "carol", "country": "FR", "app_version": "2.1.0"})),
-        ("an anonymous request (no targetingKey)", json!({"country": "NL"})),
+        (
+            "alice, an employee in Germany",
+            json!({"targetingKey": "alice", "email": "alice@acme.example", "country": "DE"}),
+        ),
+        (
+            "bob, a beta customer on app 2.4.1",
+            json!({"targetingKey": "bob", "beta": true, "app_version": "2.4.1", "country": "US"}),
+        ),
+        (
+            "carol, a customer in France",
+            json!({"targetingKey": "carol", "country": "FR", "app_version": "2.1.0"}),
+        ),
+        (
+            "an anonymous request (no targetingKey)",
+            json!({"country": "NL"}),
+        ),
     ];
     for (who, context) in &users {
-        let results = client.evaluate_all(context, None).await?.body.map(|b| b.flags).unwrap_or_default();
+        let results = client
+            .evaluate_all(context, None)
+            .await?
+            .body
+            .map(|b| b.flags)
+            .unwrap_or_default();
         println!("\n   {who}: {context}");
         println!("{}", results_table(&results));
     }
     println!("\n   Reasons: TARGETING_MATCH = a rule matched (DETAIL ruleIndex); SPLIT = a stable");
     println!("   hash bucket (0-9999) chose the variant; DEFAULT/STATIC = nothing targeted them.");
-    println!("   Without a targetingKey a split cannot bucket, so it reports TARGETING_KEY_MISSING");
+    println!(
+        "   Without a targetingKey a split cannot bucket, so it reports TARGETING_KEY_MISSING"
+    );
     println!("   rather than guess; returns-banner needs new-checkout=on (a prerequisite).");
 
     heading("4. The split is stable and monotonic: share of 2,000 users getting new-checkout=on");
     let mut on = 0;
     for i in 0..2000 {
-        let result = client.evaluate("new-checkout", &json!({"targetingKey": format!("user-{i}")})).await?;
+        let result = client
+            .evaluate(
+                "new-checkout",
+                &json!({"targetingKey": format!("user-{i}")}),
+            )
+            .await?;
         if let OfrepResult::Success(s) = result
             && s.value == json!(true)
         {
             on += 1;
         }
     }
-    println!("   {on} of 2000 ({:.1}%) — the split asks for 10.0%", f64::from(on) / 20.0);
+    println!(
+        "   {on} of 2000 ({:.1}%) — the split asks for 10.0%",
+        f64::from(on) / 20.0
+    );
 
     heading("5. Pulled the kill switch: `rampart flag disable new-checkout`");
     let disabled = client.set_flag_enabled("new-checkout", false).await?;
     let result = client.evaluate("new-checkout", &users[0].1).await?;
-    println!("   revision {}: alice now gets {}", disabled.meta.revision, describe(&result));
+    println!(
+        "   revision {}: alice now gets {}",
+        disabled.meta.revision,
+        describe(&result)
+    );
     let history = client.flag_history("new-checkout").await?;
     for item in &history.history {
-        println!("   history: revision {} {} by {} at {}", item.revision, item.op, item.actor, item.at);
+        println!(
+            "   history: revision {} {} by {} at {}",
+            item.revision, item.op, item.actor, item.at
+        );
     }
     let restored = client.set_flag_enabled("new-checkout", true).await?;
     println!("   re-enabled at revision {}", restored.meta.revision);
 
     heading("Try it yourself against `rampart serve`:");
     println!("   curl -s -X POST {url}/ofrep/v1/evaluate/flags/new-checkout \\");
-    println!("        -H 'content-type: application/json' -d '{{\"context\":{{\"targetingKey\":\"alice\",\"email\":\"alice@acme.example\"}}}}'");
+    println!(
+        "        -H 'content-type: application/json' -d '{{\"context\":{{\"targetingKey\":\"alice\",\"email\":\"alice@acme.example\"}}}}'"
+    );
     Ok(())
 }
 
 fn describe(result: &OfrepResult) -> String {
     match result {
-        OfrepResult::Success(s) => format!("{} (variant {}, reason {})", s.value, s.variant.as_deref().unwrap_or("-"), s.reason),
+        OfrepResult::Success(s) => format!(
+            "{} (variant {}, reason {})",
+            s.value,
+            s.variant.as_deref().unwrap_or("-"),
+            s.reason
+        ),
         OfrepResult::Failure(f) => format!("error {}", f.error_code),
     }
 }

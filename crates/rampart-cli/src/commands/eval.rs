@@ -10,11 +10,18 @@ pub async fn run(client: &Client, out: Output, args: EvalArgs) -> anyhow::Result
     let context: serde_json::Value = serde_json::from_str(&args.context)
         .map_err(|e| crate::usage(format!("--context is not valid JSON: {e}")))?;
     if !context.is_object() {
-        return Err(crate::usage("--context must be a JSON object, e.g. '{\"targetingKey\":\"user-1\"}'"));
+        return Err(crate::usage(
+            "--context must be a JSON object, e.g. '{\"targetingKey\":\"user-1\"}'",
+        ));
     }
     let results = match &args.flag {
         Some(flag) => vec![client.evaluate(flag, &context).await?],
-        None => client.evaluate_all(&context, None).await?.body.map(|b| b.flags).unwrap_or_default(),
+        None => client
+            .evaluate_all(&context, None)
+            .await?
+            .body
+            .map(|b| b.flags)
+            .unwrap_or_default(),
     };
     match out {
         Output::Json => match (args.flag.is_some(), results.as_slice()) {
@@ -28,7 +35,10 @@ pub async fn run(client: &Client, out: Output, args: EvalArgs) -> anyhow::Result
         anyhow::bail!(
             "{}: {}",
             failure.error_code,
-            failure.error_details.as_deref().unwrap_or("evaluation failed")
+            failure
+                .error_details
+                .as_deref()
+                .unwrap_or("evaluation failed")
         );
     }
     Ok(())
@@ -45,7 +55,13 @@ pub fn results_table(results: &[OfrepResult]) -> comfy_table::Table {
                 .map(|(k, v)| format!("{k}={}", cell(v)))
                 .collect::<Vec<_>>()
                 .join(" ");
-            [s.key.clone(), cell(&s.value), s.variant.clone().unwrap_or_default(), s.reason.clone(), detail]
+            [
+                s.key.clone(),
+                cell(&s.value),
+                s.variant.clone().unwrap_or_default(),
+                s.reason.clone(),
+                detail,
+            ]
         }
         OfrepResult::Failure(f) => [
             f.key.clone().unwrap_or_default(),

@@ -28,9 +28,19 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
                 });
                 println!(
                     "{}",
-                    table(["KEY", "KIND", "STATE", "VARIANTS", "DEFAULT", "RULES", "REVISION", "UPDATED"], rows)
+                    table(
+                        [
+                            "KEY", "KIND", "STATE", "VARIANTS", "DEFAULT", "RULES", "REVISION",
+                            "UPDATED"
+                        ],
+                        rows
+                    )
                 );
-                println!("config revision {}, {} flag(s)", list.revision, list.flags.len());
+                println!(
+                    "config revision {}, {} flag(s)",
+                    list.revision,
+                    list.flags.len()
+                );
             })
         }
         FlagCommand::Get { key } => show(out, &client.get_flag(&key).await?),
@@ -46,7 +56,9 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
         }
         FlagCommand::Delete(args) => {
             let deleted = client.delete_flag(&args.key, args.if_match).await?;
-            emit(out, &deleted, |d| println!("flag {} deleted at revision {}", d.key, d.revision))
+            emit(out, &deleted, |d| {
+                println!("flag {} deleted at revision {}", d.key, d.revision)
+            })
         }
         FlagCommand::Enable(args) => {
             let flag = set_state(client, &args.key, args.if_match, true).await?;
@@ -54,7 +66,11 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
         }
         FlagCommand::Disable(args) => {
             let flag = set_state(client, &args.key, args.if_match, false).await?;
-            done(out, &flag, "disabled: everyone now gets the default variant")
+            done(
+                out,
+                &flag,
+                "disabled: everyone now gets the default variant",
+            )
         }
         FlagCommand::History { key } => {
             let history = client.flag_history(&key).await?;
@@ -62,16 +78,29 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
         }
         FlagCommand::Revert { key, to_revision } => {
             let flag = client.revert_flag(&key, to_revision).await?;
-            done(out, &flag, &format!("reverted to its version at revision {to_revision}"))
+            done(
+                out,
+                &flag,
+                &format!("reverted to its version at revision {to_revision}"),
+            )
         }
     }
 }
 
 /// Enable or disable, honouring `--if-match` by checking the revision first.
-async fn set_state(client: &Client, key: &str, if_match: Option<u64>, enabled: bool) -> anyhow::Result<FlagResource> {
+async fn set_state(
+    client: &Client,
+    key: &str,
+    if_match: Option<u64>,
+    enabled: bool,
+) -> anyhow::Result<FlagResource> {
     if let Some(expected) = if_match {
         let mut current = client.get_flag(key).await?;
-        current.flag.state = if enabled { FlagState::Enabled } else { FlagState::Disabled };
+        current.flag.state = if enabled {
+            FlagState::Enabled
+        } else {
+            FlagState::Disabled
+        };
         return Ok(client.update_flag(&current.flag, Some(expected)).await?);
     }
     Ok(client.set_flag_enabled(key, enabled).await?)
@@ -85,7 +114,9 @@ fn state_name(state: FlagState) -> &'static str {
 }
 
 fn done(out: Output, flag: &FlagResource, what: &str) -> anyhow::Result<()> {
-    emit(out, flag, |f| println!("flag {} {what} (revision {})", f.flag.key, f.meta.revision))
+    emit(out, flag, |f| {
+        println!("flag {} {what} (revision {})", f.flag.key, f.meta.revision)
+    })
 }
 
 fn show(out: Output, flag: &FlagResource) -> anyhow::Result<()> {
@@ -94,7 +125,10 @@ fn show(out: Output, flag: &FlagResource) -> anyhow::Result<()> {
         Output::Table => {
             println!(
                 "# revision {} · updated {} by {} · created {}",
-                flag.meta.revision, flag.meta.updated_at, flag.meta.updated_by, flag.meta.created_at
+                flag.meta.revision,
+                flag.meta.updated_at,
+                flag.meta.updated_by,
+                flag.meta.created_at
             );
             output::yaml(&flag.flag)
         }
@@ -103,10 +137,18 @@ fn show(out: Output, flag: &FlagResource) -> anyhow::Result<()> {
 
 pub fn print_history<T>(history: &History<T>) {
     let rows = history.history.iter().map(|h| {
-        [h.revision.to_string(), h.at.clone(), h.actor.clone(), h.op.clone()]
+        [
+            h.revision.to_string(),
+            h.at.clone(),
+            h.actor.clone(),
+            h.op.clone(),
+        ]
     });
     println!("{}", table(["REVISION", "AT", "ACTOR", "CHANGE"], rows));
-    println!("restore a version with: rampart flag revert {} --to-revision N", history.key);
+    println!(
+        "restore a version with: rampart flag revert {} --to-revision N",
+        history.key
+    );
 }
 
 fn spec_from_args(args: FlagCreateArgs) -> anyhow::Result<FlagSpec> {
@@ -115,19 +157,33 @@ fn spec_from_args(args: FlagCreateArgs) -> anyhow::Result<FlagSpec> {
         if let Some(key) = &args.key
             && key != &spec.key
         {
-            return Err(crate::usage(format!("key `{key}` does not match `{}` in {}", spec.key, file.display())));
+            return Err(crate::usage(format!(
+                "key `{key}` does not match `{}` in {}",
+                spec.key,
+                file.display()
+            )));
         }
         return Ok(spec);
     }
-    let key = args.key.ok_or_else(|| crate::usage("give a flag KEY, or -f FILE"))?;
+    let key = args
+        .key
+        .ok_or_else(|| crate::usage("give a flag KEY, or -f FILE"))?;
     let kind: FlagKind = serde_json::from_value(serde_json::Value::String(args.kind.clone()))
-        .map_err(|_| crate::usage(format!("--kind `{}`: expected boolean, string, number or object", args.kind)))?;
+        .map_err(|_| {
+            crate::usage(format!(
+                "--kind `{}`: expected boolean, string, number or object",
+                args.kind
+            ))
+        })?;
     let mut spec = FlagSpec::boolean(key);
     spec.kind = kind;
     if !args.variant.is_empty() || kind != FlagKind::Boolean {
         spec.variants = variants_from_args(&args.variant)?;
         if spec.variants.is_empty() {
-            return Err(crate::usage(format!("a {} flag needs --variant NAME=VALUE (repeat for each)", kind.as_str())));
+            return Err(crate::usage(format!(
+                "a {} flag needs --variant NAME=VALUE (repeat for each)",
+                kind.as_str()
+            )));
         }
         spec.default_variant = spec.variants.keys().next().cloned().unwrap_or_default();
     }
@@ -141,19 +197,20 @@ fn spec_from_args(args: FlagCreateArgs) -> anyhow::Result<FlagSpec> {
 }
 
 /// Parses `--variant NAME=VALUE` options.
-fn variants_from_args(
-        args: &[String],
-    ) -> anyhow::Result<VariantMap> {
-        let mut variants = VariantMap::default();
-        for arg in args {
-            let Some((name, raw)) = arg.split_once('=') else {
-                return Err(crate::usage(format!("--variant `{arg}`: expected NAME=VALUE")));
-            };
-            // JSON when it parses (true, 42, {"a":1}); otherwise the text itself as a string.
-            let value = serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_owned()));
-            if variants.insert(name.to_owned(), value).is_some() {
-                return Err(crate::usage(format!("--variant `{name}` is given twice")));
-            }
+fn variants_from_args(args: &[String]) -> anyhow::Result<VariantMap> {
+    let mut variants = VariantMap::default();
+    for arg in args {
+        let Some((name, raw)) = arg.split_once('=') else {
+            return Err(crate::usage(format!(
+                "--variant `{arg}`: expected NAME=VALUE"
+            )));
+        };
+        // JSON when it parses (true, 42, {"a":1}); otherwise the text itself as a string.
+        let value =
+            serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_owned()));
+        if variants.insert(name.to_owned(), value).is_some() {
+            return Err(crate::usage(format!("--variant `{name}` is given twice")));
         }
-        Ok(variants)
     }
+    Ok(variants)
+}

@@ -22,7 +22,13 @@ pub async fn run(client: &Client, out: Output, command: SegmentCommand) -> anyho
                         r.meta.updated_at.clone(),
                     ]
                 });
-                println!("{}", table(["NAME", "CONDITIONS", "DESCRIPTION", "REVISION", "UPDATED"], rows));
+                println!(
+                    "{}",
+                    table(
+                        ["NAME", "CONDITIONS", "DESCRIPTION", "REVISION", "UPDATED"],
+                        rows
+                    )
+                );
             })
         }
         SegmentCommand::Get { name } => {
@@ -30,7 +36,10 @@ pub async fn run(client: &Client, out: Output, command: SegmentCommand) -> anyho
             match out {
                 Output::Json => output::json(&segment),
                 Output::Table => {
-                    println!("# revision {} · updated {} by {}", segment.meta.revision, segment.meta.updated_at, segment.meta.updated_by);
+                    println!(
+                        "# revision {} · updated {} by {}",
+                        segment.meta.revision, segment.meta.updated_at, segment.meta.updated_by
+                    );
                     output::yaml(&segment.segment)
                 }
             }
@@ -41,11 +50,17 @@ pub async fn run(client: &Client, out: Output, command: SegmentCommand) -> anyho
         }
         SegmentCommand::Update(args) => {
             let spec: SegmentSpec = output::read_file(&args.file)?;
-            done(out, &client.update_segment(&spec, args.if_match).await?, "updated")
+            done(
+                out,
+                &client.update_segment(&spec, args.if_match).await?,
+                "updated",
+            )
         }
         SegmentCommand::Delete(args) => {
             let deleted = client.delete_segment(&args.key, args.if_match).await?;
-            emit(out, &deleted, |d| println!("segment {} deleted at revision {}", d.key, d.revision))
+            emit(out, &deleted, |d| {
+                println!("segment {} deleted at revision {}", d.key, d.revision)
+            })
         }
         SegmentCommand::History { name } => {
             let history = client.segment_history(&name).await?;
@@ -55,5 +70,10 @@ pub async fn run(client: &Client, out: Output, command: SegmentCommand) -> anyho
 }
 
 fn done(out: Output, segment: &SegmentResource, what: &str) -> anyhow::Result<()> {
-    emit(out, segment, |s| println!("segment {} {what} (revision {})", s.segment.name, s.meta.revision))
+    emit(out, segment, |s| {
+        println!(
+            "segment {} {what} (revision {})",
+            s.segment.name, s.meta.revision
+        )
+    })
 }

@@ -17,7 +17,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is another server running?)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server running?)",
+                args.listen
+            )
+        })?;
     let address = listener.local_addr()?;
     tracing::info!(
         %address,
@@ -33,7 +38,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 fn init_logging(filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .map_err(|e| crate::usage(format!("invalid --log filter `{filter}`: {e}")))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     Ok(())
 }
 

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use super::support::{TestServer, checkout_flag, seed};
 
 async fn revision(server: &TestServer) -> u64 {
-    server.get("/v1/snapshot").await.body["revision"].as_u64().unwrap()
+    server.get("/v1/snapshot").await.body["revision"]
+        .as_u64()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -19,18 +21,33 @@ async fn create_get_list_and_etag() {
     assert_eq!(reply.header("etag"), Some("\"2\""));
     assert_eq!(reply.body["revision"], 2);
     assert_eq!(reply.body["updated_by"], "anonymous");
-    assert_eq!(reply.body["flag"], checkout_flag().as_object().map(|o| {
-        let mut o = o.clone();
-        o.insert("state".into(), json!("enabled"));
-        Value::Object(o)
-    }).unwrap());
+    assert_eq!(
+        reply.body["flag"],
+        checkout_flag()
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                o.insert("state".into(), json!("enabled"));
+                Value::Object(o)
+            })
+            .unwrap()
+    );
     let list = server.get("/v1/flags").await;
     assert_eq!(list.body["revision"], 2);
     assert_eq!(list.body["flags"].as_array().unwrap().len(), 1);
 
-    server.post("/v1/flags", checkout_flag()).await.assert_error(409, "ALREADY_EXISTS", None);
-    server.get("/v1/flags/missing").await.assert_error(404, "NOT_FOUND", None);
-    server.get("/v1/segments/missing").await.assert_error(404, "NOT_FOUND", None);
+    server
+        .post("/v1/flags", checkout_flag())
+        .await
+        .assert_error(409, "ALREADY_EXISTS", None);
+    server
+        .get("/v1/flags/missing")
+        .await
+        .assert_error(404, "NOT_FOUND", None);
+    server
+        .get("/v1/segments/missing")
+        .await
+        .assert_error(404, "NOT_FOUND", None);
 }
 
 /// Each bad flag gets a 400 naming the code and the exact field, and stores nothing.
@@ -48,35 +65,87 @@ async fn invalid_flags_are_rejected_with_field_paths_and_store_nothing() {
     });
     let cases: Vec<(Value, &str, &str)> = vec![
         (three_rules, "UNKNOWN_VARIANT", "rules[2].serve.split.on"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": "yes"}, "default_variant": "on"}), "WRONG_KIND", "variants.on"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "off"}), "UNKNOWN_VARIANT", "default_variant"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off",
-                "fallthrough": {"split": {"on": 100, "off": 100}}}), "INVALID_WEIGHTS", "fallthrough.split"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": "yes"}, "default_variant": "on"}),
+            "WRONG_KIND",
+            "variants.on",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "off"}),
+            "UNKNOWN_VARIANT",
+            "default_variant",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off",
+                "fallthrough": {"split": {"on": 100, "off": 100}}}),
+            "INVALID_WEIGHTS",
+            "fallthrough.split",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
                 "rules": [{"when": [{"attribute": "ua", "op": "matches", "values": ["(unclosed"]}], "serve": {"variant": "on"}}]}),
-         "INVALID_CONDITION", "rules[0].when[0].values[0]"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
-                "rules": [{"when": [{"segment": "nobody"}], "serve": {"variant": "on"}}]}), "UNKNOWN_SEGMENT", "rules[0].when[0].segment"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
-                "prerequisites": [{"flag": "ghost", "variant": "on"}]}), "UNKNOWN_FLAG", "prerequisites[0].flag"),
-        (json!({"key": "bad key", "kind": "boolean", "variants": {"on": true}, "default_variant": "on"}), "INVALID_KEY", "key"),
-        (json!({"key": "x", "kind": "bool", "variants": {"on": true}, "default_variant": "on"}), "INVALID_FIELD", "kind"),
-        (json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on", "rulez": []}), "INVALID_FIELD", "."),
+            "INVALID_CONDITION",
+            "rules[0].when[0].values[0]",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
+                "rules": [{"when": [{"segment": "nobody"}], "serve": {"variant": "on"}}]}),
+            "UNKNOWN_SEGMENT",
+            "rules[0].when[0].segment",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
+                "prerequisites": [{"flag": "ghost", "variant": "on"}]}),
+            "UNKNOWN_FLAG",
+            "prerequisites[0].flag",
+        ),
+        (
+            json!({"key": "bad key", "kind": "boolean", "variants": {"on": true}, "default_variant": "on"}),
+            "INVALID_KEY",
+            "key",
+        ),
+        (
+            json!({"key": "x", "kind": "bool", "variants": {"on": true}, "default_variant": "on"}),
+            "INVALID_FIELD",
+            "kind",
+        ),
+        (
+            json!({"key": "x", "kind": "boolean", "variants": {"on": true}, "default_variant": "on", "rulez": []}),
+            "INVALID_FIELD",
+            ".",
+        ),
     ];
     for (flag, code, field) in cases {
         let reply = server.post("/v1/flags", flag.clone()).await;
         if field == "." {
             assert_eq!(reply.status, 400, "{flag}");
             assert_eq!(reply.body["error"]["code"], code, "{}", reply.body);
-            assert!(reply.body["error"]["message"].as_str().unwrap().contains("rulez"), "{}", reply.body);
+            assert!(
+                reply.body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("rulez"),
+                "{}",
+                reply.body
+            );
         } else {
             reply.assert_error(400, code, Some(field));
         }
     }
     let reply = server.raw("/v1/flags", "{\"key\": ").await;
     reply.assert_error(400, "INVALID_JSON", None);
-    assert_eq!(revision(&server).await, 2, "a rejected request must not change the config");
-    assert_eq!(server.get("/v1/flags").await.body["flags"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        revision(&server).await,
+        2,
+        "a rejected request must not change the config"
+    );
+    assert_eq!(
+        server.get("/v1/flags").await.body["flags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -85,22 +154,43 @@ async fn if_match_guards_updates() {
     seed(&server).await;
     let mut flag = checkout_flag();
     flag["description"] = json!("first edit");
-    let reply = server.put("/v1/flags/new-checkout", flag.clone(), Some("\"2\"")).await;
+    let reply = server
+        .put("/v1/flags/new-checkout", flag.clone(), Some("\"2\""))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.header("etag"), Some("\"3\""));
 
     // A second writer still holding revision 2 is refused, and nothing changes.
     flag["description"] = json!("stale edit");
-    let reply = server.put("/v1/flags/new-checkout", flag.clone(), Some("\"2\"")).await;
+    let reply = server
+        .put("/v1/flags/new-checkout", flag.clone(), Some("\"2\""))
+        .await;
     reply.assert_error(412, "REVISION_MISMATCH", None);
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains('3'));
-    assert_eq!(server.get("/v1/flags/new-checkout").await.body["flag"]["description"], "first edit");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains('3')
+    );
+    assert_eq!(
+        server.get("/v1/flags/new-checkout").await.body["flag"]["description"],
+        "first edit"
+    );
 
-    server.put("/v1/flags/new-checkout", flag.clone(), Some("three")).await.assert_error(400, "INVALID_HEADER", Some("If-Match"));
-    server.put("/v1/flags/other", flag.clone(), None).await.assert_error(400, "KEY_MISMATCH", Some("key"));
+    server
+        .put("/v1/flags/new-checkout", flag.clone(), Some("three"))
+        .await
+        .assert_error(400, "INVALID_HEADER", Some("If-Match"));
+    server
+        .put("/v1/flags/other", flag.clone(), None)
+        .await
+        .assert_error(400, "KEY_MISMATCH", Some("key"));
     let mut missing = flag.clone();
     missing["key"] = json!("missing");
-    server.put("/v1/flags/missing", missing, None).await.assert_error(404, "NOT_FOUND", None);
+    server
+        .put("/v1/flags/missing", missing, None)
+        .await
+        .assert_error(404, "NOT_FOUND", None);
 
     // An update that changes nothing does not bump the revision.
     flag["description"] = json!("first edit");
@@ -120,14 +210,33 @@ async fn prerequisite_cycles_and_dependents_are_refused() {
     cyclic["prerequisites"] = json!([{"flag": "child", "variant": "on"}]);
     let reply = server.put("/v1/flags/new-checkout", cyclic, None).await;
     reply.assert_error(400, "PREREQUISITE_CYCLE", Some("prerequisites[0].flag"));
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("new-checkout -> child -> new-checkout"));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("new-checkout -> child -> new-checkout")
+    );
 
-    let reply = server.call(Method::DELETE, "/v1/flags/new-checkout", None, &[]).await;
+    let reply = server
+        .call(Method::DELETE, "/v1/flags/new-checkout", None, &[])
+        .await;
     reply.assert_error(409, "IN_USE", None);
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("child"));
-    let reply = server.call(Method::DELETE, "/v1/segments/internal", None, &[]).await;
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("child")
+    );
+    let reply = server
+        .call(Method::DELETE, "/v1/segments/internal", None, &[])
+        .await;
     reply.assert_error(409, "IN_USE", None);
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("new-checkout"));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("new-checkout")
+    );
 }
 
 #[tokio::test]
@@ -135,28 +244,67 @@ async fn history_keeps_every_version_and_revert_restores_one() {
     let server = TestServer::start().await;
     seed(&server).await;
     let edited = server
-        .call(Method::POST, "/v1/flags/new-checkout/disable", None, &[("x-rampart-actor", "oncall@acme")])
+        .call(
+            Method::POST,
+            "/v1/flags/new-checkout/disable",
+            None,
+            &[("x-rampart-actor", "oncall@acme")],
+        )
         .await;
     assert_eq!(edited.status, 200);
-    let reply = server.call(Method::DELETE, "/v1/flags/new-checkout", None, &[("if-match", "\"3\"")]).await;
+    let reply = server
+        .call(
+            Method::DELETE,
+            "/v1/flags/new-checkout",
+            None,
+            &[("if-match", "\"3\"")],
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body, json!({"key": "new-checkout", "revision": 4}));
-    assert_eq!(server.eval("new-checkout", json!({"targetingKey": "u"})).await.status, 404);
+    assert_eq!(
+        server
+            .eval("new-checkout", json!({"targetingKey": "u"}))
+            .await
+            .status,
+        404
+    );
 
     let history = server.get("/v1/flags/new-checkout/history").await;
     let ops: Vec<(u64, &str, &str)> = history.body["history"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["revision"].as_u64().unwrap(), h["op"].as_str().unwrap(), h["actor"].as_str().unwrap()))
+        .map(|h| {
+            (
+                h["revision"].as_u64().unwrap(),
+                h["op"].as_str().unwrap(),
+                h["actor"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(ops, [(2, "created", "anonymous"), (3, "updated", "oncall@acme"), (4, "deleted", "anonymous")]);
+    assert_eq!(
+        ops,
+        [
+            (2, "created", "anonymous"),
+            (3, "updated", "oncall@acme"),
+            (4, "deleted", "anonymous")
+        ]
+    );
     assert_eq!(history.body["history"][1]["value"]["state"], "disabled");
     assert!(history.body["history"][2].get("value").is_none());
 
-    server.post("/v1/flags/new-checkout/revert", json!({"to_revision": 4})).await.assert_error(400, "REVISION_IS_DELETION", Some("to_revision"));
-    server.post("/v1/flags/new-checkout/revert", json!({"to_revision": 9})).await.assert_error(400, "REVISION_NOT_FOUND", Some("to_revision"));
-    let reverted = server.post("/v1/flags/new-checkout/revert", json!({"to_revision": 2})).await;
+    server
+        .post("/v1/flags/new-checkout/revert", json!({"to_revision": 4}))
+        .await
+        .assert_error(400, "REVISION_IS_DELETION", Some("to_revision"));
+    server
+        .post("/v1/flags/new-checkout/revert", json!({"to_revision": 9}))
+        .await
+        .assert_error(400, "REVISION_NOT_FOUND", Some("to_revision"));
+    let reverted = server
+        .post("/v1/flags/new-checkout/revert", json!({"to_revision": 2}))
+        .await;
     assert_eq!(reverted.status, 200, "{}", reverted.body);
     assert_eq!(reverted.body["revision"], 5);
     assert_eq!(reverted.body["flag"]["state"], "enabled");
@@ -172,17 +320,31 @@ async fn data_survives_a_restart() {
     assert!(data_dir.path().join("rampart.db").exists());
     let server = TestServer::start_in(data_dir).await;
     assert_eq!(revision(&server).await, 2);
-    let reply = server.eval("new-checkout", json!({"targetingKey": "alice", "email": "alice@acme.example"})).await;
+    let reply = server
+        .eval(
+            "new-checkout",
+            json!({"targetingKey": "alice", "email": "alice@acme.example"}),
+        )
+        .await;
     assert_eq!(reply.body["value"], true);
 }
 
 #[tokio::test]
 async fn transport_errors_are_json_too() {
     let server = TestServer::start().await;
-    server.get("/v2/nothing").await.assert_error(404, "NOT_FOUND", None);
-    server.call(Method::PATCH, "/v1/flags", None, &[]).await.assert_error(405, "METHOD_NOT_ALLOWED", None);
+    server
+        .get("/v2/nothing")
+        .await
+        .assert_error(404, "NOT_FOUND", None);
+    server
+        .call(Method::PATCH, "/v1/flags", None, &[])
+        .await
+        .assert_error(405, "METHOD_NOT_ALLOWED", None);
     let huge = json!({"key": "x", "description": "x".repeat(2 << 20)});
-    server.post("/v1/flags", huge).await.assert_error(413, "PAYLOAD_TOO_LARGE", None);
+    server
+        .post("/v1/flags", huge)
+        .await
+        .assert_error(413, "PAYLOAD_TOO_LARGE", None);
     let health = server.get("/healthz").await;
     assert_eq!(health.body, json!({"status": "ok", "revision": 0}));
     assert_eq!(server.get("/readyz").await.body["status"], "ready");

@@ -20,28 +20,72 @@ fn document() -> serde_json::Value {
 #[tokio::test]
 async fn dry_run_plans_then_apply_commits_once() {
     let server = TestServer::start().await;
-    let plan = server.post("/v1/apply", json!({"document": document(), "dry_run": true})).await;
+    let plan = server
+        .post(
+            "/v1/apply",
+            json!({"document": document(), "dry_run": true}),
+        )
+        .await;
     assert_eq!(plan.status, 200, "{}", plan.body);
     assert_eq!(plan.body["applied"], false);
     assert_eq!(plan.body["revision"], 0);
-    let actions: Vec<_> = plan.body["changes"].as_array().unwrap().iter().map(|c| (c["key"].as_str().unwrap(), c["action"].as_str().unwrap())).collect();
-    assert_eq!(actions, [("beta", "create"), ("child", "create"), ("parent", "create")]);
-    assert_eq!(server.get("/v1/flags").await.body["flags"].as_array().unwrap().len(), 0);
+    let actions: Vec<_> = plan.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("beta", "create"),
+            ("child", "create"),
+            ("parent", "create")
+        ]
+    );
+    assert_eq!(
+        server.get("/v1/flags").await.body["flags"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
-    let applied = server.post("/v1/apply", json!({"document": document()})).await;
+    let applied = server
+        .post("/v1/apply", json!({"document": document()}))
+        .await;
     assert_eq!(applied.status, 200, "{}", applied.body);
     assert_eq!(applied.body["applied"], true);
     assert_eq!(applied.body["revision"], 1, "one apply is one revision");
 
     let mut changed = document();
     changed["flags"][1]["description"] = json!("now documented");
-    let replan = server.post("/v1/apply", json!({"document": changed, "dry_run": true})).await;
-    let actions: Vec<_> = replan.body["changes"].as_array().unwrap().iter().map(|c| (c["key"].as_str().unwrap(), c["action"].as_str().unwrap())).collect();
-    assert_eq!(actions, [("beta", "unchanged"), ("child", "unchanged"), ("parent", "update")]);
+    let replan = server
+        .post("/v1/apply", json!({"document": changed, "dry_run": true}))
+        .await;
+    let actions: Vec<_> = replan.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("beta", "unchanged"),
+            ("child", "unchanged"),
+            ("parent", "update")
+        ]
+    );
     assert_eq!(replan.body["changes"][2]["fields"], json!(["description"]));
 
-    let again = server.post("/v1/apply", json!({"document": document()})).await;
-    assert_eq!(again.body["applied"], false, "re-applying the same document is a no-op");
+    let again = server
+        .post("/v1/apply", json!({"document": document()}))
+        .await;
+    assert_eq!(
+        again.body["applied"], false,
+        "re-applying the same document is a no-op"
+    );
     assert_eq!(again.body["revision"], 1);
 }
 
@@ -51,11 +95,21 @@ async fn a_bad_document_applies_nothing() {
     let mut bad = document();
     bad["flags"][1]["rules"][0]["when"][0]["segment"] = json!("gamma");
     let reply = server.post("/v1/apply", json!({"document": bad})).await;
-    reply.assert_error(400, "UNKNOWN_SEGMENT", Some("document.flags[1].rules[0].when[0].segment"));
+    reply.assert_error(
+        400,
+        "UNKNOWN_SEGMENT",
+        Some("document.flags[1].rules[0].when[0].segment"),
+    );
     let mut duplicate = document();
     duplicate["flags"][1]["key"] = json!("child");
     duplicate["flags"][1]["prerequisites"] = json!([]);
-    server.post("/v1/apply", json!({"document": duplicate})).await.assert_error(400, "CONFLICTING_FIELDS", Some("document.flags[1].key"));
+    server
+        .post("/v1/apply", json!({"document": duplicate}))
+        .await
+        .assert_error(400, "CONFLICTING_FIELDS", Some("document.flags[1].key"));
     let snapshot = server.get("/v1/snapshot").await;
-    assert_eq!(snapshot.body, json!({"revision": 0, "segments": [], "flags": []}));
+    assert_eq!(
+        snapshot.body,
+        json!({"revision": 0, "segments": [], "flags": []})
+    );
 }

@@ -9,7 +9,12 @@ use super::support::{TestServer, seed};
 async fn success_is_spec_shaped() {
     let server = TestServer::start().await;
     seed(&server).await;
-    let reply = server.eval("new-checkout", json!({"targetingKey": "alice", "email": "alice@acme.example"})).await;
+    let reply = server
+        .eval(
+            "new-checkout",
+            json!({"targetingKey": "alice", "email": "alice@acme.example"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(
@@ -23,7 +28,9 @@ async fn success_is_spec_shaped() {
 async fn split_reports_its_bucket() {
     let server = TestServer::start().await;
     seed(&server).await;
-    let reply = server.eval("new-checkout", json!({"targetingKey": "user-42"})).await;
+    let reply = server
+        .eval("new-checkout", json!({"targetingKey": "user-42"}))
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["reason"], "SPLIT");
     let bucket = reply.body["metadata"]["bucket"].as_u64().unwrap();
@@ -39,18 +46,30 @@ async fn unknown_flag_is_404_flag_not_found() {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.body["key"], "nope");
     assert_eq!(reply.body["errorCode"], "FLAG_NOT_FOUND");
-    assert!(reply.body["errorDetails"].as_str().unwrap().contains("nope"));
+    assert!(
+        reply.body["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("nope")
+    );
 }
 
 #[tokio::test]
 async fn split_without_targeting_key_is_400_targeting_key_missing() {
     let server = TestServer::start().await;
     seed(&server).await;
-    let reply = server.eval("new-checkout", json!({"email": "bob@example.com"})).await;
+    let reply = server
+        .eval("new-checkout", json!({"email": "bob@example.com"}))
+        .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert_eq!(reply.body["key"], "new-checkout");
     assert_eq!(reply.body["errorCode"], "TARGETING_KEY_MISSING");
-    assert!(reply.body["errorDetails"].as_str().unwrap().contains("targetingKey"));
+    assert!(
+        reply.body["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("targetingKey")
+    );
 }
 
 #[tokio::test]
@@ -61,10 +80,16 @@ async fn malformed_and_invalid_requests() {
         ("{\"context\": {", 400, "PARSE_ERROR"),
         ("not json", 400, "PARSE_ERROR"),
         ("{\"context\": [1, 2]}", 400, "INVALID_CONTEXT"),
-        ("{\"context\": {\"targetingKey\": 42}}", 400, "INVALID_CONTEXT"),
+        (
+            "{\"context\": {\"targetingKey\": 42}}",
+            400,
+            "INVALID_CONTEXT",
+        ),
     ];
     for (body, status, code) in cases {
-        let reply = server.raw("/ofrep/v1/evaluate/flags/new-checkout", body).await;
+        let reply = server
+            .raw("/ofrep/v1/evaluate/flags/new-checkout", body)
+            .await;
         assert_eq!(reply.status.as_u16(), status, "{body}: {}", reply.body);
         assert_eq!(reply.body["errorCode"], code, "{body}: {}", reply.body);
         assert_eq!(reply.body["key"], "new-checkout", "{body}");
@@ -79,11 +104,18 @@ async fn malformed_and_invalid_requests() {
 async fn kill_switch_serves_default_with_reason_disabled() {
     let server = TestServer::start().await;
     seed(&server).await;
-    let reply = server.post("/v1/flags/new-checkout/disable", json!(null)).await;
+    let reply = server
+        .post("/v1/flags/new-checkout/disable", json!(null))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["flag"]["state"], "disabled");
     // The change is visible to the very next evaluation: the snapshot swaps before the reply.
-    let reply = server.eval("new-checkout", json!({"targetingKey": "alice", "email": "alice@acme.example"})).await;
+    let reply = server
+        .eval(
+            "new-checkout",
+            json!({"targetingKey": "alice", "email": "alice@acme.example"}),
+        )
+        .await;
     assert_eq!(reply.body["reason"], "DISABLED");
     assert_eq!(reply.body["value"], false);
     assert_eq!(reply.body["metadata"]["revision"], 3);
@@ -97,9 +129,14 @@ async fn bulk_evaluates_every_flag_with_etag_and_304() {
     assert_eq!(reply.status, 201);
 
     let context = json!({"context": {"email": "x@example.com"}});
-    let first = server.post("/ofrep/v1/evaluate/flags", context.clone()).await;
+    let first = server
+        .post("/ofrep/v1/evaluate/flags", context.clone())
+        .await;
     assert_eq!(first.status, 200, "{}", first.body);
-    let etag = first.header("etag").expect("bulk answers carry an ETag").to_owned();
+    let etag = first
+        .header("etag")
+        .expect("bulk answers carry an ETag")
+        .to_owned();
     assert_eq!(first.body["metadata"]["revision"], 3);
     // Sorted by key: a success and a failure (no targetingKey for the split) side by side.
     assert_eq!(
@@ -112,14 +149,24 @@ async fn bulk_evaluates_every_flag_with_etag_and_304() {
     );
 
     let again = server
-        .call(Method::POST, "/ofrep/v1/evaluate/flags", Some(context.clone()), &[("if-none-match", &etag)])
+        .call(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags",
+            Some(context.clone()),
+            &[("if-none-match", &etag)],
+        )
         .await;
     assert_eq!(again.status, 304);
     assert_eq!(again.header("etag"), Some(etag.as_str()));
 
     // Another context is another result, so another ETag.
     let other = server
-        .call(Method::POST, "/ofrep/v1/evaluate/flags", Some(json!({"context": {"targetingKey": "u"}})), &[("if-none-match", &etag)])
+        .call(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags",
+            Some(json!({"context": {"targetingKey": "u"}})),
+            &[("if-none-match", &etag)],
+        )
         .await;
     assert_eq!(other.status, 200);
 
@@ -127,7 +174,12 @@ async fn bulk_evaluates_every_flag_with_etag_and_304() {
     let reply = server.post("/v1/flags/banner/disable", json!(null)).await;
     assert_eq!(reply.status, 200);
     let changed = server
-        .call(Method::POST, "/ofrep/v1/evaluate/flags", Some(context), &[("if-none-match", &etag)])
+        .call(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags",
+            Some(context),
+            &[("if-none-match", &etag)],
+        )
         .await;
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), Some(etag.as_str()));

@@ -26,7 +26,13 @@ impl TestServer {
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
-        TestServer { url, http: reqwest::Client::new(), data_dir: Some(data_dir), stop: Some(stop), task: Some(task) }
+        TestServer {
+            url,
+            http: reqwest::Client::new(),
+            data_dir: Some(data_dir),
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stops the server cleanly and hands back its data dir (to restart on the same data).
@@ -40,7 +46,13 @@ impl TestServer {
         self.data_dir.take().unwrap()
     }
 
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -73,12 +85,17 @@ impl TestServer {
     }
 
     pub async fn put(&self, path: &str, body: Value, if_match: Option<&str>) -> Reply {
-        let headers: Vec<(&str, &str)> = if_match.map(|v| vec![("if-match", v)]).unwrap_or_default();
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|v| vec![("if-match", v)]).unwrap_or_default();
         self.call(Method::PUT, path, Some(body), &headers).await
     }
 
     pub async fn eval(&self, flag: &str, context: Value) -> Reply {
-        self.post(&format!("/ofrep/v1/evaluate/flags/{flag}"), json!({ "context": context })).await
+        self.post(
+            &format!("/ofrep/v1/evaluate/flags/{flag}"),
+            json!({ "context": context }),
+        )
+        .await
     }
 }
 
@@ -102,8 +119,17 @@ impl Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
-        Reply { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -115,10 +141,20 @@ impl Reply {
     pub fn assert_error(&self, status: u16, code: &str, field: Option<&str>) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "body: {}",
+            self.body
+        );
         match field {
             Some(field) => assert_eq!(self.body["error"]["field"], field, "body: {}", self.body),
-            None => assert!(self.body["error"].get("field").is_none(), "body: {}", self.body),
+            None => assert!(
+                self.body["error"].get("field").is_none(),
+                "body: {}",
+                self.body
+            ),
         }
     }
 }

@@ -1,0 +1,37 @@
+//! Rollouts: move one flag from its `baseline` variant to its `candidate` through planned
+//! steps, deciding each step with a gate, and roll back when the gate fails.
+//!
+//! Layout:
+//! - [`span`]: durations written as `30s`, `5m`, `1h30m`.
+//! - [`plan`]: [`PlanSpec`] (as written), [`Plan`] (validated, strategy expanded to steps).
+//! - [`gate`]: [`Evidence`] in, [`Decision`] out; [`SoakGate`] until the judge lands.
+//! - [`machine`]: the state machine `step(plan, state, event, now) -> (state, actions)`.
+//! - [`actuate`]: what a weight change does to the flag (its own split is the actuator).
+//!
+//! Everything here is pure: no IO, no clock (`now` is an argument), no panics on input.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod actuate;
+pub mod gate;
+pub mod machine;
+pub mod plan;
+pub mod span;
+
+pub use gate::{Criterion, Decision, Evidence, Gate, SoakGate, Verdict};
+pub use machine::{Action, Event, Phase, RolloutState, Target, TransitionError, Weights, step};
+pub use plan::{
+    Approval, NoData, Plan, PlanSpec, RollbackMode, RollbackSpec, Step, StepKind, StepSpec,
+    Strategy,
+};
+pub use span::Span;
+
+/// Unix milliseconds (UTC). Time always comes in as an argument.
+pub type Millis = i64;
