@@ -4,6 +4,7 @@
 //! references) make the fallbacks here unreachable in practice, but each one is chosen so a
 //! broken reference can only ever serve the default variant or match nobody.
 
+use rampart_model::flag::SplitWeights;
 use rampart_model::{Catalog, Flag, FlagState, Serve};
 use serde_json::Value;
 
@@ -39,10 +40,24 @@ pub(crate) struct CompiledRule {
     pub serve: CompiledServe,
 }
 
+/// What a rule or fallthrough serves, plus an optional shadow split that is computed for
+/// metadata only (a dark launch).
 #[derive(Debug)]
-pub(crate) enum CompiledServe {
+pub(crate) struct CompiledServe {
+    pub primary: Primary,
+    pub shadow: Option<CompiledSplit>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Primary {
     Variant(usize),
     Split(CompiledSplit),
+}
+
+impl CompiledServe {
+    pub fn variant(variant: usize) -> CompiledServe {
+        CompiledServe { primary: Primary::Variant(variant), shadow: None }
+    }
 }
 
 #[derive(Debug)]
@@ -145,7 +160,7 @@ fn compile_flag(
         .collect::<Vec<_>>();
     let fallthrough = match &spec.fallthrough {
         Some(serve) => compile_serve(serve),
-        None => CompiledServe::Variant(default_variant),
+        None => CompiledServe::variant(default_variant),
     };
     CompiledFlag {
         key: spec.key.clone(),
@@ -165,15 +180,22 @@ fn compile_serve(
     default_variant: usize,
     variant_index: &dyn Fn(&str) -> usize,
 ) -> CompiledServe {
-    let Some(split) = &serve.split else {
-        let variant = serve
-            .variant
-            .as_deref()
-            .map_or(default_variant, variant_index);
-        return CompiledServe::Variant(variant);
+    let split = |weights: &SplitWeights| compile_split(serve, weights, flag_key, variant_index);
+    let primary = match &serve.split {
+        Some(weights) => Primary::Split(split(weights)),
+        None => Primary::Variant(serve.variant.as_deref().map_or(default_variant, variant_index)),
     };
+    CompiledServe { primary, shadow: serve.shadow.as_ref().map(split) }
+}
+
+fn compile_split(
+    serve: &Serve,
+    weights: &SplitWeights,
+    flag_key: &str,
+    variant_index: &dyn Fn(&str) -> usize,
+) -> CompiledSplit {
     let mut cumulative: u32 = 0;
-    let slots = split
+    let slots = weights
         .iter()
         .map(|(name, weight)| {
             cumulative = cumulative.saturating_add(*weight);
@@ -183,7 +205,7 @@ fn compile_serve(
             }
         })
         .collect();
-    CompiledServe::Split(CompiledSplit {
+    CompiledSplit {
         bucket_by: AttributeName::new(
             serve
                 .bucket_by
@@ -192,5 +214,5 @@ fn compile_serve(
         ),
         salt: serve.salt.clone().unwrap_or_else(|| flag_key.to_owned()),
         slots,
-    })
+    }
 }

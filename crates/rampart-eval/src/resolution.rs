@@ -31,6 +31,8 @@ pub struct Metadata<'s> {
     pub bucket: Option<u32>,
     /// The key of the first prerequisite flag that did not hold.
     pub prerequisite_failed: Option<&'s str>,
+    /// In a shadow (dark launch) step: the variant the shadow split would have served.
+    pub shadow_variant: Option<&'s str>,
 }
 
 /// Why a value was served; OpenFeature's resolution reasons.

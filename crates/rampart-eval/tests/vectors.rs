@@ -34,7 +34,7 @@ struct Case {
 
 /// What a case expects. `value` and `variant` are checked when present (`null` means none);
 /// `bucket` when present. `error_code`, `rule_index` and `prerequisite_failed` are always
-/// checked: leaving one out expects it to be absent.
+/// checked, and so is `shadow_variant`: leaving one out expects it to be absent.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expect {
@@ -47,6 +47,7 @@ struct Expect {
     rule_index: Option<u32>,
     prerequisite_failed: Option<String>,
     bucket: Option<u32>,
+    shadow_variant: Option<String>,
 }
 
 /// Keeps an explicit `null` as `Some(Value::Null)`, so "absent" and "expected none" differ.
@@ -98,6 +99,11 @@ fn check(case: &Case, resolution: &Resolution<'_>) -> Vec<String> {
         "prerequisite_failed",
         format!("{:?}", expect.prerequisite_failed.as_deref()),
         format!("{:?}", resolution.metadata.prerequisite_failed),
+    );
+    compare(
+        "shadow_variant",
+        format!("{:?}", expect.shadow_variant.as_deref()),
+        format!("{:?}", resolution.metadata.shadow_variant),
     );
     if expect.bucket.is_some() {
         compare(

@@ -15,6 +15,9 @@ use crate::key::check_key;
 /// Variant name → value, in the order written.
 pub type VariantMap = IndexMap<String, Value>;
 
+/// Variant name → weight in basis points, in bucketing order.
+pub type SplitWeights = IndexMap<String, u32>;
+
 /// The type every variant value of a flag has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,7 +73,7 @@ pub struct Serve {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split: Option<IndexMap<String, u32>>,
+    pub split: Option<SplitWeights>,
     /// The context attribute to bucket by; `targetingKey` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_by: Option<String>,
@@ -80,7 +83,7 @@ pub struct Serve {
     /// A shadow split (dark launch): not served, but each evaluation reports the variant
     /// this split would pick as `shadowVariant` metadata. Rollouts set it in shadow steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shadow: Option<IndexMap<String, u32>>,
+    pub shadow: Option<SplitWeights>,
 }
 
 impl Serve {

@@ -47,6 +47,9 @@ struct Metadata<'a> {
     bucket: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prerequisite_failed: Option<&'a str>,
+    /// Dark launch: what the candidate assignment would have been.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow_variant: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +91,7 @@ fn entry<'a>(key: &'a str, resolution: Resolution<'a>, revision: Revision) -> En
                 rule_index: resolution.metadata.rule_index,
                 bucket: resolution.metadata.bucket,
                 prerequisite_failed: resolution.metadata.prerequisite_failed,
+                shadow_variant: resolution.metadata.shadow_variant,
             },
         }),
         (code, _) => {

@@ -6,7 +6,7 @@
 
 use crate::MAX_PREREQUISITE_DEPTH;
 use crate::bucket::bucket_of_value;
-use crate::compiled::{CompiledFlag, CompiledServe};
+use crate::compiled::{CompiledFlag, CompiledServe, CompiledSplit, Primary};
 use crate::condition::all_hold;
 use crate::context::Context;
 use crate::resolution::{ErrorCode, Metadata, Reason, Resolution};
@@ -24,6 +24,8 @@ struct Outcome {
     bucket: Option<u32>,
     /// Index into the flag's prerequisites.
     prerequisite_failed: Option<usize>,
+    /// What a shadow split would have served (dark launch), as a variant index.
+    shadow_variant: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,7 @@ impl Outcome {
             rule_index: None,
             bucket: None,
             prerequisite_failed: None,
+            shadow_variant: None,
         }
     }
 
@@ -104,6 +107,10 @@ impl Snapshot {
                     .prerequisite_failed
                     .and_then(|i| flag.prerequisites.get(i))
                     .map(|prerequisite| prerequisite.key.as_str()),
+                shadow_variant: outcome
+                    .shadow_variant
+                    .and_then(|i| flag.variants.get(i))
+                    .map(|(name, _)| name.as_str()),
             },
         }
     }
@@ -118,8 +125,8 @@ impl Snapshot {
                 .map(|rule| &rule.serve),
             None => Some(&flag.fallthrough),
         };
-        match serve {
-            Some(CompiledServe::Split(split)) => &split.bucket_by.text,
+        match serve.map(|s| &s.primary) {
+            Some(Primary::Split(split)) => &split.bucket_by.text,
             _ => crate::context::TARGETING_KEY,
         }
     }
@@ -172,7 +179,8 @@ impl Snapshot {
     }
 }
 
-/// Serves a variant (with `plain_reason`) or a split (with reason SPLIT and the bucket).
+/// Serves a variant (with `plain_reason`) or a split (with reason SPLIT and the bucket),
+/// and computes the shadow split's variant when there is one.
 #[inline]
 fn serve(
     flag: &CompiledFlag,
@@ -180,19 +188,26 @@ fn serve(
     plain_reason: Reason,
     context: &Context,
 ) -> Outcome {
-    let split = match serve {
-        CompiledServe::Variant(variant) => return Outcome::serve(*variant, plain_reason),
-        CompiledServe::Split(split) => split,
+    let mut outcome = match &serve.primary {
+        Primary::Variant(variant) => Outcome::serve(*variant, plain_reason),
+        Primary::Split(split) => match bucket(split, context) {
+            None => return Outcome::failed(flag, Failure::BucketValueMissing),
+            Some(bucket) => Outcome {
+                bucket: Some(bucket),
+                ..Outcome::serve(split.pick(bucket).unwrap_or(flag.default_variant), Reason::Split)
+            },
+        },
     };
-    let bucket = context
+    // A shadow assignment that can't be bucketed is simply absent: it is never served.
+    outcome.shadow_variant = serve
+        .shadow
+        .as_ref()
+        .and_then(|shadow| bucket(shadow, context).and_then(|b| shadow.pick(b)));
+    outcome
+}
+
+fn bucket(split: &CompiledSplit, context: &Context) -> Option<u32> {
+    context
         .lookup(&split.bucket_by.as_ref())
-        .and_then(|value| bucket_of_value(&split.salt, value));
-    let Some(bucket) = bucket else {
-        return Outcome::failed(flag, Failure::BucketValueMissing);
-    };
-    let variant = split.pick(bucket).unwrap_or(flag.default_variant);
-    Outcome {
-        bucket: Some(bucket),
-        ..Outcome::serve(variant, Reason::Split)
-    }
+        .and_then(|value| bucket_of_value(&split.salt, value))
 }
