@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Revision;
 use crate::flag::FlagSpec;
 use crate::segment::SegmentSpec;
-use crate::Revision;
 
 /// Metadata the server keeps for every flag and segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

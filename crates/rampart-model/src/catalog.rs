@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::Revision;
 use crate::error::{ErrorCode, Result, ValidationError};
 use crate::flag::Flag;
 use crate::segment::Segment;
-use crate::Revision;
 
 /// Every flag and segment at one revision. Invariant (kept by the mutators): every segment
 /// reference resolves, every prerequisite names an existing flag and variant, and
@@ -28,10 +28,15 @@ impl Catalog {
         let catalog = Catalog {
             revision,
             flags: flags.into_iter().map(|f| (f.key().to_owned(), f)).collect(),
-            segments: segments.into_iter().map(|s| (s.name().to_owned(), s)).collect(),
+            segments: segments
+                .into_iter()
+                .map(|s| (s.name().to_owned(), s))
+                .collect(),
         };
         for flag in catalog.flags.values() {
-            catalog.check_flag(flag).map_err(|e| e.within(&format!("flags.{}", flag.key())))?;
+            catalog
+                .check_flag(flag)
+                .map_err(|e| e.within(&format!("flags.{}", flag.key())))?;
         }
         Ok(catalog)
     }
@@ -82,14 +87,21 @@ impl Catalog {
                 return Err(ValidationError::new(
                     ErrorCode::UnknownVariant,
                     format!("{field}.variant"),
-                    format!("flag `{}` has no variant `{}`", prerequisite.flag, prerequisite.variant),
+                    format!(
+                        "flag `{}` has no variant `{}`",
+                        prerequisite.flag, prerequisite.variant
+                    ),
                 ));
             }
             if let Some(path) = self.path_to(&prerequisite.flag, flag.key(), flag) {
                 return Err(ValidationError::new(
                     ErrorCode::PrerequisiteCycle,
                     format!("{field}.flag"),
-                    format!("prerequisite cycle: {} -> {}", flag.key(), path.join(" -> ")),
+                    format!(
+                        "prerequisite cycle: {} -> {}",
+                        flag.key(),
+                        path.join(" -> ")
+                    ),
                 ));
             }
         }
@@ -114,7 +126,10 @@ impl Catalog {
             } else {
                 self.flags.get(current.as_str())
             };
-            for prerequisite in flag.map(|f| f.spec().prerequisites.as_slice()).unwrap_or_default() {
+            for prerequisite in flag
+                .map(|f| f.spec().prerequisites.as_slice())
+                .unwrap_or_default()
+            {
                 let mut next = path.clone();
                 next.push(prerequisite.flag.clone());
                 stack.push(next);
@@ -132,7 +147,10 @@ impl Catalog {
     }
 
     /// Flags whose rules reference segment `name`; a segment can't be deleted while any do.
-    pub fn dependents_of_segment<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn dependents_of_segment<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
         self.flags
             .values()
             .filter(move |f| f.spec().segment_references().any(|(_, s)| s == name))
@@ -145,9 +163,13 @@ impl Catalog {
         self.check_flag(&flag)?;
         // Replacing a flag could invalidate a dependent's prerequisite variant.
         for dependent in self.dependents_of_flag(flag.key()) {
-            let Some(dependent) = self.flags.get(dependent) else { continue };
+            let Some(dependent) = self.flags.get(dependent) else {
+                continue;
+            };
             for prerequisite in &dependent.spec().prerequisites {
-                if prerequisite.flag == flag.key() && !flag.spec().variants.contains_key(&prerequisite.variant) {
+                if prerequisite.flag == flag.key()
+                    && !flag.spec().variants.contains_key(&prerequisite.variant)
+                {
                     return Err(ValidationError::new(
                         ErrorCode::UnknownVariant,
                         "variants",
@@ -175,7 +197,10 @@ impl Catalog {
             return Err(ValidationError::new(
                 ErrorCode::Conflict,
                 "key",
-                format!("flag `{key}` is a prerequisite of: {}", dependents.join(", ")),
+                format!(
+                    "flag `{key}` is a prerequisite of: {}",
+                    dependents.join(", ")
+                ),
             ));
         }
         Ok(self.flags.remove(key))
@@ -188,7 +213,10 @@ impl Catalog {
             return Err(ValidationError::new(
                 ErrorCode::Conflict,
                 "name",
-                format!("segment `{name}` is used by flags: {}", dependents.join(", ")),
+                format!(
+                    "segment `{name}` is used by flags: {}",
+                    dependents.join(", ")
+                ),
             ));
         }
         Ok(self.segments.remove(name))

@@ -129,7 +129,10 @@ impl Condition {
 
     /// A `segment: NAME` condition.
     pub fn segment(name: impl Into<String>) -> Self {
-        Condition { segment: Some(name.into()), ..Condition::default() }
+        Condition {
+            segment: Some(name.into()),
+            ..Condition::default()
+        }
     }
 
     pub fn negated(mut self) -> Self {
@@ -183,7 +186,11 @@ impl Condition {
 }
 
 fn operator_list() -> String {
-    Operator::ALL.iter().map(|op| op.as_str()).collect::<Vec<_>>().join(", ")
+    Operator::ALL
+        .iter()
+        .map(|op| op.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn invalid(index: Option<usize>, message: String) -> ValidationError {
@@ -214,7 +221,9 @@ fn validate_values(op: Operator, values: &[Value]) -> Result<()> {
 fn check_value(op: Operator, value: &Value) -> std::result::Result<(), String> {
     let name = op.as_str();
     let as_str = || {
-        value.as_str().ok_or_else(|| format!("`{name}` compares strings, got {}", type_name(value)))
+        value
+            .as_str()
+            .ok_or_else(|| format!("`{name}` compares strings, got {}", type_name(value)))
     };
     match op {
         Operator::In | Operator::NotIn | Operator::Eq | Operator::Neq => match value {
@@ -231,7 +240,10 @@ fn check_value(op: Operator, value: &Value) -> std::result::Result<(), String> {
         }
         Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => match value {
             Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Ok(()),
-            other => Err(format!("`{name}` compares numbers, got {}", type_name(other))),
+            other => Err(format!(
+                "`{name}` compares numbers, got {}",
+                type_name(other)
+            )),
         },
         Operator::Before | Operator::After => parse_timestamp(as_str()?).map(drop),
         Operator::SemverEq | Operator::SemverLt | Operator::SemverGt => {
@@ -276,7 +288,9 @@ pub fn parse_cidr(text: &str) -> std::result::Result<ipnet::IpNet, String> {
     }
     std::net::IpAddr::from_str(text)
         .map(ipnet::IpNet::from)
-        .map_err(|_| format!("invalid CIDR `{text}`: expected e.g. `10.0.0.0/8` or `2001:db8::/32`"))
+        .map_err(|_| {
+            format!("invalid CIDR `{text}`: expected e.g. `10.0.0.0/8` or `2001:db8::/32`")
+        })
 }
 
 /// Parses an RFC 3339 timestamp into Unix seconds (with a fractional part).
@@ -316,25 +330,57 @@ mod tests {
     #[test]
     fn invalid_conditions_name_the_field() {
         let cases = [
-            (json!({"attribute": "ua", "op": "matches", "values": ["("]}), "values[0]: invalid regex"),
-            (json!({"attribute": "v", "op": "semver_eq", "values": ["1.x"]}), "values[0]: invalid semver"),
-            (json!({"attribute": "ip", "op": "in_cidr", "values": ["10.0.0.0/33"]}), "values[0]: invalid CIDR"),
-            (json!({"attribute": "t", "op": "after", "values": ["yesterday"]}), "values[0]: invalid RFC 3339"),
-            (json!({"attribute": "age", "op": "lt", "values": ["ten"]}), "values[0]: `lt` compares numbers"),
-            (json!({"attribute": "age", "op": "lt", "values": [1, 2]}), "values: `lt` takes exactly one value"),
-            (json!({"attribute": "age", "op": "in", "values": []}), "values: `in` needs at least one"),
-            (json!({"attribute": "age", "values": [1]}), "op: `op` is required"),
-            (json!({"segment": "x", "attribute": "a"}), "segment: a condition has either"),
+            (
+                json!({"attribute": "ua", "op": "matches", "values": ["("]}),
+                "values[0]: invalid regex",
+            ),
+            (
+                json!({"attribute": "v", "op": "semver_eq", "values": ["1.x"]}),
+                "values[0]: invalid semver",
+            ),
+            (
+                json!({"attribute": "ip", "op": "in_cidr", "values": ["10.0.0.0/33"]}),
+                "values[0]: invalid CIDR",
+            ),
+            (
+                json!({"attribute": "t", "op": "after", "values": ["yesterday"]}),
+                "values[0]: invalid RFC 3339",
+            ),
+            (
+                json!({"attribute": "age", "op": "lt", "values": ["ten"]}),
+                "values[0]: `lt` compares numbers",
+            ),
+            (
+                json!({"attribute": "age", "op": "lt", "values": [1, 2]}),
+                "values: `lt` takes exactly one value",
+            ),
+            (
+                json!({"attribute": "age", "op": "in", "values": []}),
+                "values: `in` needs at least one",
+            ),
+            (
+                json!({"attribute": "age", "values": [1]}),
+                "op: `op` is required",
+            ),
+            (
+                json!({"segment": "x", "attribute": "a"}),
+                "segment: a condition has either",
+            ),
             (json!({"negate": true}), "attribute: a condition needs"),
         ];
         for (case, expected) in cases {
             let got = check(case.clone()).unwrap_err();
-            assert!(got.starts_with(expected), "{case}: got `{got}`, want `{expected}`");
+            assert!(
+                got.starts_with(expected),
+                "{case}: got `{got}`, want `{expected}`"
+            );
         }
     }
 
     #[test]
     fn unknown_fields_are_rejected() {
-        assert!(check(json!({"attribute": "a", "op": "eq", "values": [1], "vaules": [2]})).is_err());
+        assert!(
+            check(json!({"attribute": "a", "op": "eq", "values": [1], "vaules": [2]})).is_err()
+        );
     }
 }

@@ -19,13 +19,15 @@ pub struct Document {
 impl Document {
     /// Parses YAML (a superset of JSON, so JSON documents parse too).
     pub fn from_yaml(text: &str) -> Result<Document> {
-        serde_saphyr::from_str(text)
-            .map_err(|e| ValidationError::new(ErrorCode::Parse, "", format!("cannot parse document: {e}")))
+        serde_saphyr::from_str(text).map_err(|e| {
+            ValidationError::new(ErrorCode::Parse, "", format!("cannot parse document: {e}"))
+        })
     }
 
     pub fn to_yaml(&self) -> Result<String> {
-        serde_saphyr::to_string(self)
-            .map_err(|e| ValidationError::new(ErrorCode::Parse, "", format!("cannot write YAML: {e}")))
+        serde_saphyr::to_string(self).map_err(|e| {
+            ValidationError::new(ErrorCode::Parse, "", format!("cannot write YAML: {e}"))
+        })
     }
 
     /// Validates every entry on its own; field paths are `flags[i]...` / `segments[i]...`.
@@ -35,7 +37,9 @@ impl Document {
             .segments
             .iter()
             .enumerate()
-            .map(|(i, s)| Segment::try_new(s.clone()).map_err(|e| e.within(&format!("segments[{i}]"))))
+            .map(|(i, s)| {
+                Segment::try_new(s.clone()).map_err(|e| e.within(&format!("segments[{i}]")))
+            })
             .collect::<Result<Vec<_>>>()?;
         let flags = self
             .flags

@@ -66,7 +66,11 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError { code, field: field.into(), message: message.into() }
+        ValidationError {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -130,21 +130,21 @@ impl Serve {
             }
             (None, Some(split)) => {
                 check_weights("split", split, variants)?;
-                if let Some(bucket_by) = &self.bucket_by
-                    && bucket_by.is_empty()
-                {
-                    return Err(ValidationError::new(
-                        ErrorCode::Required,
-                        "bucket_by",
-                        "`bucket_by` is empty; omit it to bucket by targetingKey",
-                    ));
-                }
                 self.validate_shadow(variants)
             }
         }
     }
 
     fn validate_shadow(&self, variants: &VariantMap) -> Result<()> {
+        if let Some(bucket_by) = &self.bucket_by
+            && bucket_by.is_empty()
+        {
+            return Err(ValidationError::new(
+                ErrorCode::Required,
+                "bucket_by",
+                "`bucket_by` is empty; omit it to bucket by targetingKey",
+            ));
+        }
         match &self.shadow {
             Some(shadow) => check_weights("shadow", shadow, variants),
             None => Ok(()),

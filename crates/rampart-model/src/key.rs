@@ -9,7 +9,11 @@ pub const MAX_KEY_LEN: usize = 128;
 /// `A-Z a-z 0-9 . _ -`, starting with a letter or digit. URL-safe without escaping.
 pub fn check_key(field: &str, what: &str, key: &str) -> Result<()> {
     if key.is_empty() {
-        return Err(ValidationError::new(ErrorCode::Required, field, format!("{what} is empty")));
+        return Err(ValidationError::new(
+            ErrorCode::Required,
+            field,
+            format!("{what} is empty"),
+        ));
     }
     if key.len() > MAX_KEY_LEN {
         return Err(ValidationError::new(
@@ -19,7 +23,9 @@ pub fn check_key(field: &str, what: &str, key: &str) -> Result<()> {
         ));
     }
     let first_ok = key.as_bytes()[0].is_ascii_alphanumeric();
-    let rest_ok = key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let rest_ok = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !first_ok || !rest_ok {
         return Err(ValidationError::new(
             ErrorCode::InvalidKey,
@@ -42,7 +48,14 @@ mod tests {
         for good in ["new-checkout", "a", "v2.search_ranker", "9lives"] {
             assert!(check_key("key", "flag key", good).is_ok(), "{good}");
         }
-        for bad in ["", "-leading", "has space", "slash/y", "ünïcode", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "-leading",
+            "has space",
+            "slash/y",
+            "ünïcode",
+            &"x".repeat(129),
+        ] {
             assert!(check_key("key", "flag key", bad).is_err(), "{bad}");
         }
     }

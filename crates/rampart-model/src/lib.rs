@@ -11,7 +11,10 @@
 //!
 //! Every type here is pure data. Validation happens in constructors
 //! (`Flag::try_new`, `Segment::try_new`, `Catalog::check_flag`), never at evaluation time.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod catalog;
