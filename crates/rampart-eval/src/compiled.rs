@@ -56,7 +56,10 @@ pub(crate) enum Primary {
 
 impl CompiledServe {
     pub fn variant(variant: usize) -> CompiledServe {
-        CompiledServe { primary: Primary::Variant(variant), shadow: None }
+        CompiledServe {
+            primary: Primary::Variant(variant),
+            shadow: None,
+        }
     }
 }
 
@@ -183,9 +186,17 @@ fn compile_serve(
     let split = |weights: &SplitWeights| compile_split(serve, weights, flag_key, variant_index);
     let primary = match &serve.split {
         Some(weights) => Primary::Split(split(weights)),
-        None => Primary::Variant(serve.variant.as_deref().map_or(default_variant, variant_index)),
+        None => Primary::Variant(
+            serve
+                .variant
+                .as_deref()
+                .map_or(default_variant, variant_index),
+        ),
     };
-    CompiledServe { primary, shadow: serve.shadow.as_ref().map(split) }
+    CompiledServe {
+        primary,
+        shadow: serve.shadow.as_ref().map(split),
+    }
 }
 
 fn compile_split(

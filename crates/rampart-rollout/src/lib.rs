@@ -6,6 +6,7 @@
 //! - [`plan`]: [`PlanSpec`] (as written), [`Plan`] (validated, strategy expanded to steps).
 //! - [`gate`]: [`Evidence`] in, [`Decision`] out; [`SoakGate`] until the judge lands.
 //! - [`machine`]: the state machine `step(plan, state, event, now) -> (state, actions)`.
+//! - [`view`]: how a rollout is shown over the API and in the CLI.
 //! - [`actuate`]: what a weight change does to the flag (its own split is the actuator).
 //!
 //! Everything here is pure: no IO, no clock (`now` is an argument), no panics on input.
@@ -24,6 +25,7 @@ pub mod gate;
 pub mod machine;
 pub mod plan;
 pub mod span;
+pub mod view;
 
 pub use gate::{Criterion, Decision, Evidence, Gate, SoakGate, Verdict};
 pub use machine::{Action, Event, Phase, RolloutState, Target, TransitionError, Weights, step};

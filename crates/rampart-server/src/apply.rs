@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson};
-use crate::state::AppState;
+use crate::state::{AppState, Mutation};
 
 pub async fn apply(
     State(state): State<AppState>,
@@ -22,7 +22,11 @@ pub async fn apply(
         .validate()
         .map_err(|e| e.within("document"))?;
     let dry_run = request.dry_run;
-    let (published, planned) = state
+    let Mutation {
+        published,
+        output: planned,
+        ..
+    } = state
         .mutate(&actor, |catalog, current| {
             let mut changes = Vec::new();
             let mut planned = Vec::new();
@@ -52,6 +56,7 @@ pub async fn apply(
                 let existing = catalog.flag(flag.key()).map(|f| f.spec());
                 let (action, fields) = plan(existing, flag.spec());
                 if action != PlannedAction::Unchanged {
+                    crate::flags::refuse_if_rolling_out(current, flag.key())?;
                     let revision = current.flag_meta.get(flag.key()).map(|m| m.revision);
                     flag_changes.push(Change::PutFlag {
                         flag: flag.clone(),

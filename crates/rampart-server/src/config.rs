@@ -1,6 +1,10 @@
 //! The server's configuration, validated before the server starts.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
 
 /// Where the configuration lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,30 +15,43 @@ pub enum Storage {
     InMemory,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub storage: Storage,
     /// The largest request body accepted, in bytes. Larger bodies get 413.
     pub max_body_bytes: usize,
+    /// How often the rollout controller checks every active rollout.
+    pub tick_interval: Duration,
+    /// Run the controller loop. Tests turn it off and call `Controller::tick` by hand.
+    pub run_controller: bool,
+    /// The source of time for rollouts. Tests pass a `ManualClock`.
+    pub clock: Arc<dyn Clock>,
 }
+
+/// One second: fast enough that a failed gate rolls back within a second of the evidence.
+pub const DEFAULT_TICK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// 1 MiB: far above any flag document, small enough that a client can't exhaust memory.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 impl Config {
     pub fn sqlite(data_dir: impl Into<PathBuf>) -> Config {
-        Config {
-            storage: Storage::Sqlite {
-                data_dir: data_dir.into(),
-            },
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        }
+        Config::with_storage(Storage::Sqlite {
+            data_dir: data_dir.into(),
+        })
     }
 
     pub fn in_memory() -> Config {
+        Config::with_storage(Storage::InMemory)
+    }
+
+    fn with_storage(storage: Storage) -> Config {
         Config {
-            storage: Storage::InMemory,
+            storage,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            tick_interval: DEFAULT_TICK_INTERVAL,
+            run_controller: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -28,6 +28,14 @@ pub enum ApiError {
     /// Other objects depend on this one (409).
     #[error("{0}")]
     InUse(String),
+    /// The flag is owned by an active rollout (409).
+    #[error(
+        "flag `{flag}` is being rolled out by rollout {id}; pause, roll back or abort it first (enable/disable still work)"
+    )]
+    RolloutActive { flag: String, id: u64 },
+    /// The rollout can't take that event in its current phase (409).
+    #[error(transparent)]
+    Transition(#[from] rampart_rollout::TransitionError),
     #[error("request body is larger than the {limit}-byte limit")]
     TooLarge { limit: usize },
     #[error(transparent)]
@@ -53,7 +61,9 @@ impl ApiError {
         match self {
             ApiError::Validation(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::InUse(_) => StatusCode::CONFLICT,
+            ApiError::InUse(_) | ApiError::RolloutActive { .. } | ApiError::Transition(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -72,6 +82,8 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::NotFound { .. } => "NOT_FOUND",
             ApiError::InUse(_) => "IN_USE",
+            ApiError::RolloutActive { .. } => "ROLLOUT_ACTIVE",
+            ApiError::Transition(_) => "ILLEGAL_TRANSITION",
             ApiError::TooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => "NOT_FOUND",

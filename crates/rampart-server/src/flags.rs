@@ -29,6 +29,17 @@ fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> 
     })
 }
 
+/// A flag under an active rollout is owned by the rollout: only enable/disable may touch it.
+pub fn refuse_if_rolling_out(published: &Published, key: &str) -> Result<(), ApiError> {
+    match published.active_rollouts.get(key) {
+        Some(&id) => Err(ApiError::RolloutActive {
+            flag: key.to_owned(),
+            id,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn not_found(key: &str) -> ApiError {
     ApiError::NotFound {
         kind: "flag",
@@ -72,7 +83,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let flag = Flag::try_new(spec)?;
     let key = flag.key().to_owned();
-    let (published, ()) = state
+    let published = state
         .mutate(&actor, |catalog, _| {
             if catalog.flag(flag.key()).is_some() {
                 return Err(ApiError::Store(rampart_store::StoreError::AlreadyExists {
@@ -89,7 +100,8 @@ pub async fn create(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok((StatusCode::CREATED, with_etag(resource(&published, &key)?)))
 }
 
@@ -121,14 +133,17 @@ async fn put_existing(
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     let key = flag.key().to_owned();
-    let (published, ()) = state
+    let published = state
         .mutate(actor, |catalog, current| {
             if_match.check("flag", flag.key(), current.flag_meta.get(flag.key()))?;
-            if catalog
-                .flag(flag.key())
-                .is_some_and(|existing| existing == &flag)
-            {
+            let existing = catalog.flag(flag.key());
+            if existing.is_some_and(|existing| existing == &flag) {
                 return Ok((Vec::new(), ()));
+            }
+            let only_state_changes =
+                existing.is_some_and(|e| e.clone().with_state(flag.spec().state) == flag);
+            if !only_state_changes {
+                refuse_if_rolling_out(current, flag.key())?;
             }
             catalog.upsert_flag(flag.clone())?;
             Ok((
@@ -139,7 +154,8 @@ async fn put_existing(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok(with_etag(resource(&published, &key)?))
 }
 
@@ -149,9 +165,10 @@ pub async fn delete(
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
-    let (published, ()) = state
+    let published = state
         .mutate(&actor, |catalog, current| {
             if_match.check("flag", &key, current.flag_meta.get(&key))?;
+            refuse_if_rolling_out(current, &key)?;
             catalog
                 .remove_flag(&key)
                 .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
@@ -163,7 +180,8 @@ pub async fn delete(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok(Json(Deleted {
         key,
         revision: published.revision(),
@@ -274,8 +292,9 @@ pub async fn revert(
         )
     })?;
     let flag = Flag::try_new(spec)?;
-    let (published, ()) = state
-        .mutate(&actor, |catalog, _| {
+    let published = state
+        .mutate(&actor, |catalog, current| {
+            refuse_if_rolling_out(current, &key)?;
             if catalog.flag(&key).is_some_and(|existing| existing == &flag) {
                 return Ok((Vec::new(), ()));
             }
@@ -288,6 +307,7 @@ pub async fn revert(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok(with_etag(resource(&published, &key)?))
 }

@@ -8,17 +8,24 @@
 //! - `ofrep`: `POST /ofrep/v1/evaluate/flags[/{key}]`.
 //! - `flags`, `segments`, `apply`: the admin API.
 //! - `ops`: `/healthz`, `/readyz`, `/v1/snapshot`.
+//! - `rollouts`, [`controller`]: the rollout API and the controller runtime that drives
+//!   rollouts with the pure state machine; [`clock`] injects time.
+//! - `counters`: per-variant evaluation counts (rollout samples, shadow counterfactuals).
 //!
 //! [`run`] serves until `shutdown` resolves, so tests can bind `127.0.0.1:0` and stop the
 //! server cleanly.
 
 mod apply;
+pub mod clock;
 pub mod config;
+pub mod controller;
+mod counters;
 mod error;
 mod extract;
 mod flags;
 mod ofrep;
 mod ops;
+mod rollouts;
 mod segments;
 mod state;
 
@@ -27,10 +34,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 use rampart_store::{SqliteStore, Store, StoreError};
 
 pub use config::{Config, Storage};
+pub use controller::Controller;
 pub use error::ApiError;
 
 /// Why the server could not start or stopped with an error.
@@ -48,7 +57,35 @@ pub enum ServerError {
 #[derive(Debug, Clone)]
 pub struct App {
     state: state::AppState,
+    controller: Arc<Controller>,
     max_body_bytes: usize,
+    tick_interval: std::time::Duration,
+    run_controller: bool,
+}
+
+/// The router's state; handlers extract the part they need.
+#[derive(Debug, Clone)]
+struct RouterState {
+    app: state::AppState,
+    controller: Arc<Controller>,
+}
+
+impl FromRef<RouterState> for state::AppState {
+    fn from_ref(state: &RouterState) -> state::AppState {
+        state.app.clone()
+    }
+}
+
+impl FromRef<RouterState> for state::Live {
+    fn from_ref(state: &RouterState) -> state::Live {
+        state::Live::from_ref(&state.app)
+    }
+}
+
+impl FromRef<RouterState> for Arc<Controller> {
+    fn from_ref(state: &RouterState) -> Arc<Controller> {
+        state.controller.clone()
+    }
 }
 
 impl App {
@@ -63,16 +100,30 @@ impl App {
 
     /// Builds the app over an already-open store.
     pub async fn with_store(store: Arc<dyn Store>, config: &Config) -> Result<App, ServerError> {
-        let state = state::AppState::load(store).await?;
+        let counters = Arc::new(counters::Counters::default());
+        let state = state::AppState::load(store, counters.clone()).await?;
+        let controller = Arc::new(Controller::new(
+            state.clone(),
+            config.clock.clone(),
+            counters,
+        ));
         Ok(App {
             state,
+            controller,
             max_body_bytes: config.max_body_bytes,
+            tick_interval: config.tick_interval,
+            run_controller: config.run_controller,
         })
     }
 
     /// The config revision currently served.
     pub fn revision(&self) -> rampart_model::Revision {
         self.state.published().snapshot.revision()
+    }
+
+    /// The rollout controller, e.g. to run a tick by hand on a manual clock.
+    pub fn controller(&self) -> Arc<Controller> {
+        self.controller.clone()
     }
 
     pub fn router(&self) -> Router {
@@ -96,6 +147,15 @@ impl App {
                     .delete(segments::delete),
             )
             .route("/v1/segments/{name}/history", get(segments::history))
+            .route("/v1/flags/{key}/counts", get(rollouts::counts))
+            .route("/v1/rollouts", get(rollouts::list).post(rollouts::create))
+            .route("/v1/rollouts/{id}", get(rollouts::get))
+            .route("/v1/rollouts/{id}/pause", post(rollouts::pause))
+            .route("/v1/rollouts/{id}/resume", post(rollouts::resume))
+            .route("/v1/rollouts/{id}/approve", post(rollouts::approve))
+            .route("/v1/rollouts/{id}/promote", post(rollouts::promote))
+            .route("/v1/rollouts/{id}/rollback", post(rollouts::rollback))
+            .route("/v1/rollouts/{id}/abort", post(rollouts::abort))
             .route("/v1/apply", post(apply::apply))
             .route("/v1/snapshot", get(ops::snapshot))
             .route("/healthz", get(ops::healthz))
@@ -103,7 +163,10 @@ impl App {
             .fallback(ops::no_route)
             .method_not_allowed_fallback(ops::method_not_allowed)
             .layer(DefaultBodyLimit::max(self.max_body_bytes))
-            .with_state(self.state.clone())
+            .with_state(RouterState {
+                app: self.state.clone(),
+                controller: self.controller.clone(),
+            })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -112,10 +175,46 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let controller = self.run_controller.then(|| {
+            tokio::spawn(run_controller(
+                self.controller.clone(),
+                self.tick_interval,
+                stopped,
+            ))
+        });
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await?;
+        if let Some(task) = controller {
+            let _ = task.await;
+        }
         Ok(())
+    }
+}
+
+/// Ticks the controller every `interval` until asked to stop. A failed tick is logged and
+/// retried on the next one; a tick in flight finishes before the loop stops.
+async fn run_controller(
+    controller: Arc<Controller>,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Err(e) = controller.tick().await {
+                    tracing::warn!(error = %e, "controller tick failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -203,6 +203,7 @@ pub async fn evaluate_one(
     let published = live.load();
     let snapshot = &published.snapshot;
     let resolution = snapshot.evaluate(&key, &context);
+    count(&live, &key, &resolution);
     let status = match resolution.error_code {
         None => StatusCode::OK,
         Some(ErrorCode::FlagNotFound) => StatusCode::NOT_FOUND,
@@ -234,7 +235,10 @@ pub async fn evaluate_bulk(
     let flags = snapshot
         .evaluate_all(&context)
         .into_iter()
-        .map(|(key, resolution)| entry(key, resolution, revision))
+        .map(|(key, resolution)| {
+            count(&live, key, &resolution);
+            entry(key, resolution, revision)
+        })
         .collect();
     let mut response = json_response(
         StatusCode::OK,
@@ -245,6 +249,14 @@ pub async fn evaluate_bulk(
     );
     insert_etag(&mut response, &etag);
     response
+}
+
+/// Feeds the per-variant counters that rollouts read as samples.
+fn count(live: &Live, key: &str, resolution: &Resolution<'_>) {
+    if let (None, Some(variant)) = (resolution.error_code, resolution.variant) {
+        live.counters
+            .record(key, variant, resolution.metadata.shadow_variant);
+    }
 }
 
 /// The bulk result depends only on the revision and the request's context, so hash both.

@@ -67,7 +67,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let segment = Segment::try_new(spec)?;
     let name = segment.name().to_owned();
-    let (published, ()) = state
+    let published = state
         .mutate(&actor, |catalog, _| {
             if catalog.segment(segment.name()).is_some() {
                 return Err(ApiError::Store(StoreError::AlreadyExists {
@@ -84,7 +84,8 @@ pub async fn create(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok((StatusCode::CREATED, with_etag(resource(&published, &name)?)))
 }
 
@@ -106,7 +107,7 @@ pub async fn update(
         ));
     }
     let segment = Segment::try_new(spec)?;
-    let (published, ()) = state
+    let published = state
         .mutate(&actor, |catalog, current| {
             if_match.check("segment", &name, current.segment_meta.get(&name))?;
             if catalog
@@ -124,7 +125,8 @@ pub async fn update(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok(with_etag(resource(&published, &name)?))
 }
 
@@ -134,7 +136,7 @@ pub async fn delete(
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
-    let (published, ()) = state
+    let published = state
         .mutate(&actor, |catalog, current| {
             if_match.check("segment", &name, current.segment_meta.get(&name))?;
             catalog
@@ -148,7 +150,8 @@ pub async fn delete(
                 (),
             ))
         })
-        .await?;
+        .await?
+        .published;
     Ok(Json(Deleted {
         key: name,
         revision: published.revision(),

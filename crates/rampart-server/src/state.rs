@@ -13,7 +13,9 @@ use axum::extract::FromRef;
 use rampart_eval::Snapshot;
 use rampart_model::api::ObjectMeta;
 use rampart_model::{Catalog, Revision};
-use rampart_store::{At, Change, ChangeSet, Store, Stored};
+use rampart_store::{At, Change, ChangeSet, RolloutId, Store, Stored};
+
+use crate::counters::Counters;
 
 use crate::ServerError;
 use crate::error::ApiError;
@@ -24,6 +26,17 @@ pub struct Published {
     pub snapshot: Snapshot,
     pub flag_meta: HashMap<String, ObjectMeta>,
     pub segment_meta: HashMap<String, ObjectMeta>,
+    /// Flags with an active rollout, and its id. Such flags are owned by the rollout:
+    /// admin edits other than enable/disable are refused.
+    pub active_rollouts: HashMap<String, RolloutId>,
+}
+
+/// What a committed change produced.
+#[derive(Debug)]
+pub struct Mutation<T> {
+    pub published: Arc<Published>,
+    pub output: T,
+    pub created_rollouts: Vec<RolloutId>,
 }
 
 impl Published {
@@ -38,11 +51,14 @@ impl Published {
 
 /// The lock-free read side, all that evaluation handlers need.
 #[derive(Debug, Clone)]
-pub struct Live(pub Arc<ArcSwap<Published>>);
+pub struct Live {
+    published: Arc<ArcSwap<Published>>,
+    pub counters: Arc<Counters>,
+}
 
 impl Live {
     pub fn load(&self) -> arc_swap::Guard<Arc<Published>> {
-        self.0.load()
+        self.published.load()
     }
 }
 
@@ -51,6 +67,7 @@ pub struct AppState {
     live: Live,
     store: Arc<dyn Store>,
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    counters: Arc<Counters>,
 }
 
 impl FromRef<AppState> for Live {
@@ -60,20 +77,32 @@ impl FromRef<AppState> for Live {
 }
 
 impl AppState {
-    pub async fn load(store: Arc<dyn Store>) -> Result<AppState, ServerError> {
+    pub async fn load(
+        store: Arc<dyn Store>,
+        counters: Arc<Counters>,
+    ) -> Result<AppState, ServerError> {
         let published = load_published(store.as_ref()).await.map_err(|e| match e {
             ApiError::Store(e) => ServerError::Store(e),
             other => ServerError::Inconsistent(other.to_string()),
         })?;
+        counters.sync(&published.snapshot);
         Ok(AppState {
-            live: Live(Arc::new(ArcSwap::from_pointee(published))),
+            live: Live {
+                published: Arc::new(ArcSwap::from_pointee(published)),
+                counters: counters.clone(),
+            },
             store,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            counters,
         })
     }
 
     pub fn published(&self) -> Arc<Published> {
-        self.live.0.load_full()
+        self.live.published.load_full()
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -88,24 +117,34 @@ impl AppState {
         &self,
         actor: &str,
         plan: impl FnOnce(&mut Catalog, &Published) -> Result<(Vec<Change>, T), ApiError>,
-    ) -> Result<(Arc<Published>, T), ApiError> {
+    ) -> Result<Mutation<T>, ApiError> {
         let _writer = self.write_lock.lock().await;
         let current = self.published();
         let mut catalog = current.catalog().clone();
         let (changes, output) = plan(&mut catalog, &current)?;
         if changes.is_empty() {
-            return Ok((current, output));
+            return Ok(Mutation {
+                published: current,
+                output,
+                created_rollouts: Vec::new(),
+            });
         }
-        self.store
+        let committed = self
+            .store
             .commit(ChangeSet {
                 actor: actor.to_owned(),
                 changes,
             })
             .await?;
         let published = Arc::new(load_published(self.store.as_ref()).await?);
-        self.live.0.store(published.clone());
-        tracing::info!(revision = published.revision(), actor, "config committed");
-        Ok((published, output))
+        self.counters.sync(&published.snapshot);
+        self.live.published.store(published.clone());
+        tracing::debug!(revision = published.revision(), actor, "config committed");
+        Ok(Mutation {
+            published,
+            output,
+            created_rollouts: committed.created_rollouts,
+        })
     }
 }
 
@@ -127,10 +166,17 @@ async fn load_published(store: &dyn Store) -> Result<Published, ApiError> {
         stored.segments.into_iter().map(|s| s.value),
     )
     .map_err(|e| ApiError::Internal(format!("stored configuration is inconsistent: {e}")))?;
+    let active_rollouts = store
+        .rollouts(None, true)
+        .await?
+        .into_iter()
+        .map(|r| (r.flag, r.id))
+        .collect();
     Ok(Published {
         snapshot: Snapshot::compile(&catalog),
         flag_meta,
         segment_meta,
+        active_rollouts,
     })
 }
 

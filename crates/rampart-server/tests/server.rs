@@ -4,5 +4,6 @@ mod server {
     pub mod admin;
     pub mod apply;
     pub mod ofrep;
+    pub mod rollouts;
     pub mod support;
 }

@@ -3,6 +3,7 @@
 use rampart_model::{Flag, Revision, Segment};
 
 use crate::error::StoreError;
+use crate::rollout::{NewRolloutEvent, RolloutId};
 
 /// Changes applied together, atomically, by one actor. One commit bumps the config revision
 /// once, whatever the number of changes.
@@ -24,12 +25,8 @@ impl ChangeSet {
     }
 }
 
-/// One change to one flag or segment.
+/// One change to one flag, segment or rollout.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a change set holds a handful of changes; boxing would cost every caller a Box::new"
-)]
 pub enum Change {
     /// Create or replace a flag.
     PutFlag {
@@ -48,6 +45,35 @@ pub enum Change {
     DeleteSegment {
         name: String,
         expected: Precondition,
+    },
+    /// Starts tracking a rollout: the store assigns its id (returned, in order, in
+    /// [`crate::Committed::created_rollouts`]), version 1, and events seq 1, 2, ...
+    ///
+    /// Fails with [`StoreError::AlreadyExists`] (`kind` "rollout", `key` the flag) when
+    /// `active` and the flag already has an active rollout. The store does not check that the
+    /// flag exists; that is the server's job.
+    CreateRollout {
+        flag: String,
+        plan: serde_json::Value,
+        base: serde_json::Value,
+        state: serde_json::Value,
+        phase: String,
+        active: bool,
+        events: Vec<NewRolloutEvent>,
+    },
+    /// Replaces a rollout's state, bumps its version by one and appends `events` after its
+    /// last one.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no such rollout,
+    /// [`StoreError::Conflict`] when its version is not `expected_version`, and
+    /// [`StoreError::AlreadyExists`] when it would become a flag's second active rollout.
+    UpdateRollout {
+        id: RolloutId,
+        expected_version: u64,
+        state: serde_json::Value,
+        phase: String,
+        active: bool,
+        events: Vec<NewRolloutEvent>,
     },
 }
 

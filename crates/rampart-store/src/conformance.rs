@@ -1,9 +1,9 @@
 //! Behavioural cases every [`Store`] backend must pass. A backend's tests call [`run_all`]
 //! with a factory for fresh stores, and [`check_persistence`] with a way to reopen one.
 //!
-//! Cases assert what callers can see (revisions, errors, values, history), never how a
-//! backend stores it. They panic on failure; [`run_all`] runs every case, then fails naming
-//! each case that failed.
+//! Cases assert what callers can see (revisions, errors, values, history, rollouts and their
+//! events), never how a backend stores it. They panic on failure; [`run_all`] runs every case,
+//! then fails naming each case that failed.
 
 mod atomicity;
 mod basics;
@@ -11,6 +11,7 @@ mod concurrency;
 mod fixtures;
 mod history;
 mod persistence;
+mod rollouts;
 
 use std::any::Any;
 use std::future::Future;
@@ -58,6 +59,17 @@ pub const CASES: &[(&str, Case)] = &[
     case!(concurrency::concurrent_commits_from_8_tasks_serialize),
     case!(concurrency::concurrent_if_match_updates_let_exactly_one_win),
     case!(concurrency::concurrent_creates_let_exactly_one_win),
+    case!(rollouts::create_rollout_assigns_ids_from_one_and_stores_what_was_given),
+    case!(rollouts::second_active_rollout_on_a_flag_fails_and_leaves_nothing),
+    case!(rollouts::finished_rollouts_do_not_block_a_new_active_one),
+    case!(rollouts::update_with_current_version_bumps_it_and_continues_event_seq),
+    case!(rollouts::stale_rollout_version_fails_with_conflict),
+    case!(rollouts::update_of_missing_rollout_fails_with_not_found),
+    case!(rollouts::failed_rollout_update_rolls_back_the_flag_change),
+    case!(rollouts::listing_filters_by_flag_and_active_newest_first),
+    case!(rollouts::rollout_events_carry_the_commits_actor_time_and_revision),
+    case!(rollouts::concurrent_updates_at_one_version_let_exactly_one_win),
+    case!(rollouts::concurrent_read_modify_write_updates_lose_nothing),
 ];
 
 /// Runs every case in [`CASES`], each against a fresh store from `make`, then panics naming

@@ -13,11 +13,15 @@ pub enum StoreError {
     NotFound { kind: &'static str, key: String },
 
     /// The object must not exist (a create) but does.
-    #[error("{kind} `{key}` already exists")]
+    ///
+    /// For `kind` "rollout", `key` is the flag that already has an active rollout.
+    #[error("{}", already_exists(kind, key))]
     AlreadyExists { kind: &'static str, key: String },
 
     /// The object's revision is not the one the caller expected (If-Match).
-    #[error("{kind} `{key}` changed: If-Match revision {expected}, current revision {actual}")]
+    ///
+    /// For `kind` "rollout", `key` is the rollout's id and the numbers are its versions.
+    #[error("{}", conflict(kind, key, *expected, *actual))]
     Conflict {
         kind: &'static str,
         key: String,
@@ -40,4 +44,54 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn already_exists(kind: &str, key: &str) -> String {
+    match kind {
+        "rollout" => format!("flag `{key}` already has an active rollout"),
+        _ => format!("{kind} `{key}` already exists"),
+    }
+}
+
+fn conflict(kind: &str, key: &str, expected: Revision, actual: Revision) -> String {
+    match kind {
+        "rollout" => format!(
+            "rollout `{key}` changed: expected version {expected}, current version {actual}"
+        ),
+        _ => format!(
+            "{kind} `{key}` changed: If-Match revision {expected}, current revision {actual}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn rollout_errors_name_the_flag_or_the_version() {
+        let exists = StoreError::AlreadyExists {
+            kind: "rollout",
+            key: "checkout".to_owned(),
+        };
+        assert_eq!(
+            exists.to_string(),
+            "flag `checkout` already has an active rollout"
+        );
+        let conflict = StoreError::Conflict {
+            kind: "rollout",
+            key: "7".to_owned(),
+            expected: 2,
+            actual: 3,
+        };
+        assert_eq!(
+            conflict.to_string(),
+            "rollout `7` changed: expected version 2, current version 3"
+        );
+        let flag = StoreError::AlreadyExists {
+            kind: "flag",
+            key: "checkout".to_owned(),
+        };
+        assert_eq!(flag.to_string(), "flag `checkout` already exists");
+    }
 }

@@ -7,6 +7,7 @@
 //! the same revision. Reads use a separate pool and, thanks to WAL, never wait for writers.
 
 mod read;
+mod rollouts;
 mod table;
 mod write;
 
@@ -15,7 +16,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rampart_model::{Flag, FlagSpec, Revision, Segment, SegmentSpec};
+use rampart_model::{Flag, FlagSpec, Segment, SegmentSpec};
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -23,7 +24,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::At;
 use crate::change::ChangeSet;
 use crate::error::StoreError;
-use crate::store::{HistoryEntry, Store, StoredConfig};
+use crate::rollout::{RolloutEvent, RolloutId, RolloutRecord};
+use crate::store::{Committed, HistoryEntry, Store, StoredConfig};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -135,17 +137,26 @@ impl Store for SqliteStore {
         read::load(&self.reader).await
     }
 
-    async fn commit(&self, changes: ChangeSet) -> Result<Revision, StoreError> {
+    async fn commit(&self, changes: ChangeSet) -> Result<Committed, StoreError> {
         if changes.changes.is_empty() {
             let mut conn = self.reader.acquire().await?;
-            return Ok(read::config_row(&mut conn).await?.revision);
+            return Ok(Committed {
+                revision: read::config_row(&mut conn).await?.revision,
+                created_rollouts: Vec::new(),
+            });
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // On error `tx` is dropped, which rolls every change back.
-        let revision = write::commit_in(&mut tx, &changes, now_millis()).await?;
+        let committed = write::commit_in(&mut tx, &changes, now_millis()).await?;
         tx.commit().await?;
-        tracing::debug!(revision, actor = %changes.actor, n_changes = changes.changes.len(), "committed");
-        Ok(revision)
+        tracing::debug!(
+            revision = committed.revision,
+            actor = %changes.actor,
+            n_changes = changes.changes.len(),
+            created_rollouts = ?committed.created_rollouts,
+            "committed"
+        );
+        Ok(committed)
     }
 
     async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError> {
@@ -157,6 +168,22 @@ impl Store for SqliteStore {
         name: &str,
     ) -> Result<Vec<HistoryEntry<SegmentSpec>>, StoreError> {
         read::history::<Segment>(&self.reader, name).await
+    }
+
+    async fn rollouts(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+    ) -> Result<Vec<RolloutRecord>, StoreError> {
+        rollouts::list(&self.reader, flag, active_only).await
+    }
+
+    async fn rollout(&self, id: RolloutId) -> Result<Option<RolloutRecord>, StoreError> {
+        rollouts::one(&self.reader, id).await
+    }
+
+    async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError> {
+        rollouts::events(&self.reader, id).await
     }
 }
 

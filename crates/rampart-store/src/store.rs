@@ -5,6 +5,7 @@ use rampart_model::{Flag, FlagSpec, Revision, Segment, SegmentSpec};
 use crate::At;
 use crate::change::ChangeSet;
 use crate::error::StoreError;
+use crate::rollout::{RolloutEvent, RolloutId, RolloutRecord};
 
 /// Durable configuration storage. Implementations must pass [`crate::conformance`].
 #[async_trait::async_trait]
@@ -15,9 +16,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Applies all changes in ONE transaction and bumps the config revision exactly once.
     /// Checks every precondition inside the transaction; any failure rolls back everything.
-    /// Returns the new revision (every changed flag/segment gets this revision as its own).
-    /// An empty change set writes nothing and returns the current revision.
-    async fn commit(&self, changes: ChangeSet) -> Result<Revision, StoreError>;
+    /// Returns the new revision (every changed flag, segment and rollout gets this revision
+    /// as its own, and every appended rollout event carries it) and the ids of the rollouts
+    /// created. An empty change set writes nothing and returns the current revision.
+    async fn commit(&self, changes: ChangeSet) -> Result<Committed, StoreError>;
 
     /// Every version of a flag, oldest first, including deletions. Empty if it never existed.
     async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError>;
@@ -27,6 +29,29 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         name: &str,
     ) -> Result<Vec<HistoryEntry<SegmentSpec>>, StoreError>;
+
+    /// Rollouts, newest (highest id) first: only `flag`'s when given, only active ones when
+    /// `active_only`.
+    async fn rollouts(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+    ) -> Result<Vec<RolloutRecord>, StoreError>;
+
+    /// One rollout, or `None` if there is no such id.
+    async fn rollout(&self, id: RolloutId) -> Result<Option<RolloutRecord>, StoreError>;
+
+    /// A rollout's events, by seq (oldest first). Empty for an unknown id.
+    async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError>;
+}
+
+/// What a successful commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The config revision after the commit.
+    pub revision: Revision,
+    /// The ids assigned to the change set's [`crate::Change::CreateRollout`]s, in order.
+    pub created_rollouts: Vec<RolloutId>,
 }
 
 /// The whole current configuration.

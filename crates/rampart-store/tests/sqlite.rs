@@ -1,12 +1,15 @@
 //! Runs the conformance suite against SqliteStore (in memory and on disk), plus the
-//! behaviour only SQLite has: the data dir, the file, WAL and corrupt rows.
+//! behaviour only SQLite has: the data dir, the file, WAL, the schema's own guarantees and
+//! corrupt rows.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rampart_model::{Flag, FlagSpec};
 use rampart_store::sqlite::DATABASE_FILE;
-use rampart_store::{Change, ChangeSet, Precondition, SqliteStore, Store, StoreError, conformance};
+use rampart_store::{
+    Change, ChangeSet, NewRolloutEvent, Precondition, SqliteStore, Store, StoreError, conformance,
+};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 
@@ -78,7 +81,9 @@ async fn data_persists_across_reopen_in_wal_mode() {
 async fn in_memory_stores_are_isolated_and_have_no_path() {
     let first = SqliteStore::in_memory().await.expect("first");
     let second = SqliteStore::in_memory().await.expect("second");
-    assert_eq!(first.commit(put("only-in-first")).await.expect("commit"), 1);
+    let committed = first.commit(put("only-in-first")).await.expect("commit");
+    assert_eq!(committed.revision, 1);
+    assert!(committed.created_rollouts.is_empty());
     let config = second.load().await.expect("load");
     assert_eq!(config.revision, 0);
     assert!(config.flags.is_empty());
@@ -130,7 +135,8 @@ async fn two_stores_on_one_file_still_hand_out_every_revision_once() {
                         store
                             .commit(put(&format!("store-{n}")))
                             .await
-                            .expect("commit"),
+                            .expect("commit")
+                            .revision,
                     );
                 }
                 revisions
@@ -212,5 +218,162 @@ async fn a_corrupt_history_body_fails_history_naming_the_revision() {
     assert!(
         matches!(&error, StoreError::Corrupt { what, .. } if what == "flag `x` history at revision 1"),
         "{error:?}"
+    );
+}
+
+fn create_rollout(flag: &str, active: bool) -> ChangeSet {
+    ChangeSet::new(
+        "test",
+        vec![Change::CreateRollout {
+            flag: flag.to_owned(),
+            plan: serde_json::json!({ "steps": [10, 100] }),
+            base: serde_json::json!({ "key": flag }),
+            state: serde_json::json!({ "phase": "ramping" }),
+            phase: "ramping".to_owned(),
+            active,
+            events: vec![NewRolloutEvent::new(
+                "start",
+                "pending",
+                "ramping",
+                serde_json::json!({}),
+            )],
+        }],
+    )
+}
+
+#[tokio::test]
+async fn a_failed_create_uses_up_no_rollout_id() {
+    let store = SqliteStore::in_memory().await.expect("store");
+    let first = store
+        .commit(create_rollout("a", true))
+        .await
+        .expect("first");
+    assert_eq!(first.created_rollouts, [1]);
+    store
+        .commit(create_rollout("a", true))
+        .await
+        .expect_err("a second active rollout of `a`");
+    let second = store
+        .commit(create_rollout("b", true))
+        .await
+        .expect("second");
+    assert_eq!((second.revision, second.created_rollouts), (2, vec![2]));
+}
+
+/// The one-active-rollout rule and the column types hold for any writer, not just the store.
+#[tokio::test]
+async fn the_schema_itself_allows_one_active_rollout_per_flag_and_strict_columns() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    store
+        .commit(create_rollout("a", true))
+        .await
+        .expect("commit");
+    let mut raw = raw_connection(data_dir.path()).await;
+    let insert = |active: &'static str| {
+        format!(
+            "INSERT INTO rollouts (flag, plan, base, state, phase, active, version, created_at, \
+             created_by, updated_at, revision) \
+             VALUES ('a', '{{}}', '{{}}', '{{}}', 'ramping', {active}, 1, 0, 'raw', 0, 1)"
+        )
+    };
+    let second_active = sqlx::query(sqlx::AssertSqlSafe(insert("1")))
+        .execute(&mut raw)
+        .await
+        .expect_err("a second active rollout of `a`");
+    assert!(
+        second_active
+            .to_string()
+            .contains("UNIQUE constraint failed: rollouts.flag"),
+        "{second_active}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert("0")))
+        .execute(&mut raw)
+        .await
+        .expect("finished rollouts are not limited");
+    sqlx::query(sqlx::AssertSqlSafe(insert("'yes'")))
+        .execute(&mut raw)
+        .await
+        .expect_err("STRICT: `active` is an INTEGER");
+    sqlx::query("UPDATE rollouts SET version = 0 WHERE id = 1")
+        .execute(&mut raw)
+        .await
+        .expect_err("versions start at 1");
+    sqlx::query(
+        "INSERT INTO rollout_events (rollout_id, seq, at, actor, event, from_phase, to_phase, \
+         detail, revision) VALUES (1, 1, 0, 'raw', 'tick', 'a', 'b', '{}', 1)",
+    )
+    .execute(&mut raw)
+    .await
+    .expect_err("seq is unique per rollout");
+}
+
+/// Corrupts one column of rollout 1 (with one event) through a raw connection.
+async fn corrupt_rollout(sql: &'static str) -> (tempfile::TempDir, SqliteStore) {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    store
+        .commit(create_rollout("a", true))
+        .await
+        .expect("commit");
+    let mut raw = raw_connection(data_dir.path()).await;
+    sqlx::query(sql)
+        .execute(&mut raw)
+        .await
+        .expect("corrupt the row");
+    (data_dir, store)
+}
+
+#[tokio::test]
+async fn a_rollout_state_that_does_not_parse_fails_reads_naming_the_rollout() {
+    let (_dir, store) =
+        corrupt_rollout("UPDATE rollouts SET state = '{not json' WHERE id = 1").await;
+    for error in [
+        store.rollout(1).await.expect_err("corrupt state"),
+        store
+            .rollouts(None, false)
+            .await
+            .expect_err("corrupt state"),
+        store
+            .rollouts(Some("a"), true)
+            .await
+            .expect_err("corrupt state"),
+    ] {
+        assert!(
+            matches!(&error, StoreError::Corrupt { what, reason } if what == "rollout `1`" && reason.contains("state")),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("stored rollout `1` is corrupt: its state is not valid JSON"),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        store
+            .rollout_events(1)
+            .await
+            .expect("events are fine")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_rollout_event_detail_that_does_not_parse_fails_events_naming_it() {
+    let (_dir, store) =
+        corrupt_rollout("UPDATE rollout_events SET detail = 'nope' WHERE rollout_id = 1").await;
+    let error = store.rollout_events(1).await.expect_err("corrupt detail");
+    assert!(
+        matches!(&error, StoreError::Corrupt { what, reason } if what == "rollout `1` event 1" && reason.contains("detail")),
+        "{error:?}"
+    );
+    assert!(
+        store
+            .rollout(1)
+            .await
+            .expect("the rollout is fine")
+            .is_some()
     );
 }

@@ -194,7 +194,10 @@ fn serve(
             None => return Outcome::failed(flag, Failure::BucketValueMissing),
             Some(bucket) => Outcome {
                 bucket: Some(bucket),
-                ..Outcome::serve(split.pick(bucket).unwrap_or(flag.default_variant), Reason::Split)
+                ..Outcome::serve(
+                    split.pick(bucket).unwrap_or(flag.default_variant),
+                    Reason::Split,
+                )
             },
         },
     };

@@ -5,6 +5,10 @@ use serde_json::{Value, json};
 
 pub struct TestServer {
     pub url: String,
+    /// The controller, ticked by hand (its loop does not run in tests).
+    pub controller: std::sync::Arc<rampart_server::Controller>,
+    /// The controller's clock; tests move it.
+    pub clock: std::sync::Arc<rampart_server::clock::ManualClock>,
     pub http: reqwest::Client,
     data_dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -18,8 +22,14 @@ impl TestServer {
     }
 
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
-        let config = rampart_server::Config::sqlite(data_dir.path());
+        let clock = std::sync::Arc::new(rampart_server::clock::ManualClock::starting_at(
+            1_800_000_000_000,
+        ));
+        let mut config = rampart_server::Config::sqlite(data_dir.path());
+        config.clock = clock.clone();
+        config.run_controller = false;
         let app = rampart_server::App::open(&config).await.unwrap();
+        let controller = app.controller();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -28,6 +38,8 @@ impl TestServer {
         }));
         TestServer {
             url,
+            controller,
+            clock,
             http: reqwest::Client::new(),
             data_dir: Some(data_dir),
             stop: Some(stop),

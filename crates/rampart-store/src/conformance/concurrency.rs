@@ -174,7 +174,8 @@ async fn race(
             let changes = ChangeSet::new(format!("task-{task}"), vec![change_for(task)]);
             tokio::spawn(async move {
                 barrier.wait().await;
-                (task, store.commit(changes).await)
+                let outcome = store.commit(changes).await;
+                (task, outcome.map(|committed| committed.revision))
             })
         })
         .collect();

@@ -7,7 +7,8 @@ use rampart_model::{Condition, Flag, FlagSpec, Operator, Revision, Segment, Segm
 use crate::At;
 use crate::change::{Change, ChangeSet, Precondition};
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::rollout::{NewRolloutEvent, RolloutId};
+use crate::store::{Committed, Store};
 
 /// A boolean flag; `version` goes into its description so versions differ.
 pub(super) fn flag(key: &str, version: u32) -> Flag {
@@ -54,11 +55,27 @@ pub(super) fn delete_segment(name: &str, expected: Precondition) -> Change {
     }
 }
 
-/// Commits and expects success.
+/// Commits and expects success; returns the new revision.
 pub(super) async fn commit(store: &dyn Store, actor: &str, changes: Vec<Change>) -> Revision {
+    committed(store, actor, changes).await.revision
+}
+
+/// Commits and expects success; checks it reports one new id per created rollout.
+pub(super) async fn committed(store: &dyn Store, actor: &str, changes: Vec<Change>) -> Committed {
     let description = format!("{changes:?}");
+    let n_creates = changes
+        .iter()
+        .filter(|change| matches!(change, Change::CreateRollout { .. }))
+        .count();
     match store.commit(ChangeSet::new(actor, changes)).await {
-        Ok(revision) => revision,
+        Ok(committed) => {
+            assert_eq!(
+                committed.created_rollouts.len(),
+                n_creates,
+                "one id per created rollout: {committed:?}\nchanges: {description}"
+            );
+            committed
+        }
         Err(error) => panic!("commit by {actor} failed: {error}\nchanges: {description}"),
     }
 }
@@ -66,10 +83,77 @@ pub(super) async fn commit(store: &dyn Store, actor: &str, changes: Vec<Change>)
 /// Commits and expects failure.
 pub(super) async fn commit_err(store: &dyn Store, actor: &str, changes: Vec<Change>) -> StoreError {
     match store.commit(ChangeSet::new(actor, changes)).await {
-        Ok(revision) => {
-            panic!("commit by {actor} succeeded at revision {revision}; expected an error")
+        Ok(committed) => {
+            panic!("commit by {actor} succeeded ({committed:?}); expected an error")
         }
         Err(error) => error,
+    }
+}
+
+/// A rollout event; `detail` is any JSON.
+pub(super) fn event(
+    name: &str,
+    from: &str,
+    to: &str,
+    detail: serde_json::Value,
+) -> NewRolloutEvent {
+    NewRolloutEvent::new(name, from, to, detail)
+}
+
+/// The plan [`create_rollout`] submits: nested, with floats, nulls and non-ASCII text.
+pub(super) fn rollout_plan(flag: &str) -> serde_json::Value {
+    serde_json::json!({
+        "flag": flag,
+        "steps": [{ "weight": 10, "hold": "10m" }, { "weight": 50 }, { "weight": 100 }],
+        "gate": { "max_error_rate": 0.025, "metric": null },
+        "note": "ramp über 3 steps ✓",
+    })
+}
+
+/// The base spec [`create_rollout`] records.
+pub(super) fn rollout_base(flag: &str) -> serde_json::Value {
+    serde_json::json!({ "key": flag, "variants": { "on": true, "off": false } })
+}
+
+/// The state [`create_rollout`] and [`update_rollout`] write.
+pub(super) fn rollout_state(phase: &str, step: u32) -> serde_json::Value {
+    serde_json::json!({ "phase": phase, "step": step })
+}
+
+/// Creates a rollout of `flag` at step 0 of `phase`, with one "start" event into it.
+pub(super) fn create_rollout(flag: &str, phase: &str, active: bool) -> Change {
+    Change::CreateRollout {
+        flag: flag.to_owned(),
+        plan: rollout_plan(flag),
+        base: rollout_base(flag),
+        state: rollout_state(phase, 0),
+        phase: phase.to_owned(),
+        active,
+        events: vec![event(
+            "start",
+            "pending",
+            phase,
+            serde_json::json!({ "flag": flag }),
+        )],
+    }
+}
+
+/// Moves a rollout to `phase` at `step`, with the given events.
+pub(super) fn update_rollout(
+    id: RolloutId,
+    expected_version: u64,
+    phase: &str,
+    step: u32,
+    active: bool,
+    events: Vec<NewRolloutEvent>,
+) -> Change {
+    Change::UpdateRollout {
+        id,
+        expected_version,
+        state: rollout_state(phase, step),
+        phase: phase.to_owned(),
+        active,
+        events,
     }
 }
 

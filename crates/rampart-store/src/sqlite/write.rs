@@ -1,7 +1,7 @@
 //! Writing: one commit = one transaction that applies every change and bumps the revision.
 //!
-//! [`commit_in`] works on a caller's transaction, so later features (rollouts, ledger
-//! entries) can write their own rows in the same transaction as the config change.
+//! [`commit_in`] works on a caller's transaction, so other rows (rollouts here, ledger entries
+//! later) are written in the same transaction as the config change they go with.
 
 use rampart_model::Revision;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
@@ -9,26 +9,29 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 use crate::At;
 use crate::change::{Change, ChangeSet, Precondition};
 use crate::error::StoreError;
-use crate::store::HistoryOp;
+use crate::rollout::RolloutId;
+use crate::store::{Committed, HistoryOp};
 
 use super::read::config_row;
+use super::rollouts::{self, NewRollout, RolloutUpdate};
 use super::table::{FLAGS, SEGMENTS, Table, describe, encode, revision_from_db, revision_to_db};
 
 /// What a commit writes on every row it touches.
-struct Stamp<'a> {
-    revision: i64,
-    at: At,
-    actor: &'a str,
+pub(super) struct Stamp<'a> {
+    pub revision: i64,
+    pub at: At,
+    pub actor: &'a str,
 }
 
-/// Applies `changes` inside `tx` and bumps the config revision by one. The caller commits
+/// Applies `changes` inside `tx`, bumps the config revision by one and returns it with the
+/// ids of the rollouts created, in change order. The caller commits
 /// `tx`; any error leaves it to be rolled back. `now` is the wall clock; commit times never go
 /// backwards, so a clock step back stamps the previous commit's time instead.
 pub(super) async fn commit_in(
     tx: &mut Transaction<'_, Sqlite>,
     changes: &ChangeSet,
     now: At,
-) -> Result<Revision, StoreError> {
+) -> Result<Committed, StoreError> {
     let config = config_row(tx).await?;
     let revision = config
         .revision
@@ -42,36 +45,82 @@ pub(super) async fn commit_in(
         at: now.max(config.updated_at),
         actor: &changes.actor,
     };
+    let mut created_rollouts = Vec::new();
     for change in &changes.changes {
-        apply(tx, change, &stamp).await?;
+        created_rollouts.extend(apply(tx, change, &stamp).await?);
     }
     sqlx::query("UPDATE config SET revision = $1, updated_at = $2 WHERE id = 1")
         .bind(stamp.revision)
         .bind(stamp.at)
         .execute(&mut **tx)
         .await?;
-    Ok(revision)
+    Ok(Committed {
+        revision,
+        created_rollouts,
+    })
 }
 
+/// Applies one change; returns the new rollout's id for a [`Change::CreateRollout`].
 async fn apply(
     conn: &mut SqliteConnection,
     change: &Change,
     stamp: &Stamp<'_>,
-) -> Result<(), StoreError> {
+) -> Result<Option<RolloutId>, StoreError> {
     match change {
         Change::PutFlag { flag, expected } => {
             let body = encode(&FLAGS, flag.key(), flag.spec())?;
-            put(conn, &FLAGS, flag.key(), &body, *expected, stamp).await
+            put(conn, &FLAGS, flag.key(), &body, *expected, stamp).await?;
         }
-        Change::DeleteFlag { key, expected } => delete(conn, &FLAGS, key, *expected, stamp).await,
+        Change::DeleteFlag { key, expected } => {
+            delete(conn, &FLAGS, key, *expected, stamp).await?;
+        }
         Change::PutSegment { segment, expected } => {
             let body = encode(&SEGMENTS, segment.name(), segment.spec())?;
-            put(conn, &SEGMENTS, segment.name(), &body, *expected, stamp).await
+            put(conn, &SEGMENTS, segment.name(), &body, *expected, stamp).await?;
         }
         Change::DeleteSegment { name, expected } => {
-            delete(conn, &SEGMENTS, name, *expected, stamp).await
+            delete(conn, &SEGMENTS, name, *expected, stamp).await?;
+        }
+        Change::CreateRollout {
+            flag,
+            plan,
+            base,
+            state,
+            phase,
+            active,
+            events,
+        } => {
+            let new = NewRollout {
+                flag,
+                plan,
+                base,
+                state,
+                phase,
+                active: *active,
+                events,
+            };
+            return Ok(Some(rollouts::create(conn, &new, stamp).await?));
+        }
+        Change::UpdateRollout {
+            id,
+            expected_version,
+            state,
+            phase,
+            active,
+            events,
+        } => {
+            let update = RolloutUpdate {
+                id: *id,
+                expected_version: *expected_version,
+                state,
+                phase,
+                active: *active,
+                events,
+            };
+            rollouts::update(conn, &update, stamp).await?;
         }
     }
+    Ok(None)
 }
 
 /// The object's current revision, if it exists.

@@ -1,0 +1,464 @@
+//! The rollout controller runtime: feeds the closed `Event` enum into the pure
+//! `rampart_rollout::step`, and commits each transition — the flag's new weights, the
+//! rollout's new state and its history — in one store transaction. Effects (notifications,
+//! verification) run after the commit.
+//!
+//! Transitions are serialized by one lock per process; the store's rollout version check
+//! keeps replicas from losing updates. Crash safety follows: the persisted state is the
+//! whole truth, so a restarted server resumes exactly where the last commit left off.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rampart_model::{Flag, FlagSpec, FlagState};
+use rampart_rollout::actuate::materialize;
+use rampart_rollout::view::{HistoryEvent, RolloutView, progress};
+use rampart_rollout::{
+    Action, Decision, Event, Evidence, Gate, Phase, Plan, PlanSpec, RolloutState, SoakGate,
+    StepKind,
+};
+use rampart_store::{Change, NewRolloutEvent, Precondition, RolloutId, RolloutRecord};
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::counters::Counters;
+use crate::error::ApiError;
+use crate::state::{AppState, Published, rfc3339};
+
+#[derive(Debug)]
+pub struct Controller {
+    state: AppState,
+    clock: Arc<dyn Clock>,
+    counters: Arc<Counters>,
+    lock: tokio::sync::Mutex<()>,
+    /// The latest gate decision per rollout, for display. Not persisted.
+    decisions: Mutex<HashMap<RolloutId, Decision>>,
+    /// Candidate samples counted when the current step began: (step, count).
+    sample_base: Mutex<HashMap<RolloutId, (usize, u64)>>,
+}
+
+/// A persisted rollout, decoded.
+struct Loaded {
+    record: RolloutRecord,
+    plan: Plan,
+    base: FlagSpec,
+    state: RolloutState,
+}
+
+fn decode(record: RolloutRecord, published: &Published) -> Result<Loaded, ApiError> {
+    let corrupt = |what: &str, e: String| {
+        ApiError::Internal(format!(
+            "rollout {} has an unreadable {what}: {e}",
+            record.id
+        ))
+    };
+    let spec: PlanSpec =
+        serde_json::from_value(record.plan.clone()).map_err(|e| corrupt("plan", e.to_string()))?;
+    let plan = Plan::try_new(spec, published.catalog(), std::iter::empty())
+        .map_err(|e| corrupt("plan", e.to_string()))?;
+    let base: FlagSpec = serde_json::from_value(record.base.clone())
+        .map_err(|e| corrupt("base flag", e.to_string()))?;
+    let state: RolloutState = serde_json::from_value(record.state.clone())
+        .map_err(|e| corrupt("state", e.to_string()))?;
+    Ok(Loaded {
+        record,
+        plan,
+        base,
+        state,
+    })
+}
+
+/// The flag the actions ask for, or `None` when they leave it as it is. The rollout owns
+/// the rules and fallthrough it materializes; the flag's `state` stays the operator's,
+/// except that a kill rollback disables it.
+fn flag_effect(
+    plan: &Plan,
+    base: &FlagSpec,
+    current: &Flag,
+    actions: &[Action],
+) -> Option<FlagSpec> {
+    let mut spec: Option<FlagSpec> = None;
+    for action in actions {
+        if let Action::SetWeights(target) = action {
+            let mut next = materialize(base, plan, target);
+            next.state = current.spec().state;
+            spec = Some(next);
+        }
+    }
+    if actions.contains(&Action::DisableFlag) {
+        spec.get_or_insert_with(|| current.spec().clone()).state = FlagState::Disabled;
+    }
+    spec.filter(|s| s != current.spec())
+}
+
+/// History detail: the machine's records plus the event's own payload.
+fn event_detail(event: &Event, actions: &[Action]) -> Value {
+    let records: Vec<Value> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Ledger { event, detail } => Some(json!({"event": event, "detail": detail})),
+            _ => None,
+        })
+        .collect();
+    let mut detail = json!({"records": records});
+    match event {
+        Event::Tick(decision) => detail["decision"] = json!(decision),
+        Event::Rollback { mode, reason } => {
+            detail["mode"] = json!(mode.as_str());
+            detail["reason"] = json!(reason);
+        }
+        _ => {}
+    }
+    detail
+}
+
+impl Controller {
+    pub fn new(state: AppState, clock: Arc<dyn Clock>, counters: Arc<Counters>) -> Controller {
+        Controller {
+            state,
+            clock,
+            counters,
+            lock: tokio::sync::Mutex::new(()),
+            decisions: Mutex::new(HashMap::new()),
+            sample_base: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Validates a plan, creates the rollout and starts it, in one transaction.
+    pub async fn create(&self, spec: PlanSpec, actor: &str) -> Result<RolloutView, ApiError> {
+        let _guard = self.lock.lock().await;
+        let now = self.clock.now();
+        let published = self.state.published();
+        let active = published.active_rollouts.keys().map(String::as_str);
+        let plan = Plan::try_new(spec, published.catalog(), active)?;
+        let flag = published
+            .catalog()
+            .flag(plan.flag())
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "flag",
+                key: plan.flag().to_owned(),
+            })?;
+        let base = flag.spec().clone();
+        let pending = RolloutState::pending();
+        let (state, actions) = rampart_rollout::step(&plan, &pending, &Event::Start, now)
+            .map_err(ApiError::Transition)?;
+        let events = vec![
+            NewRolloutEvent {
+                event: "create".into(),
+                from_phase: "none".into(),
+                to_phase: "pending".into(),
+                detail: json!({"plan": plan.spec()}),
+            },
+            NewRolloutEvent {
+                event: "start".into(),
+                from_phase: pending.phase.as_str().into(),
+                to_phase: state.phase.as_str().into(),
+                detail: event_detail(&Event::Start, &actions),
+            },
+        ];
+        let create = Change::CreateRollout {
+            flag: plan.flag().to_owned(),
+            plan: json!(plan.spec()),
+            base: json!(base),
+            state: json!(state),
+            phase: state.phase.as_str().to_owned(),
+            active: !state.phase.is_terminal(),
+            events,
+        };
+        let created = self.commit(&plan, &base, &actions, create, actor).await?;
+        let id =
+            created.ok_or_else(|| ApiError::Internal("the store assigned no rollout id".into()))?;
+        self.after_commit(id, &plan, &state, &actions);
+        self.view(id, false).await
+    }
+
+    /// Applies an operator's event (approve, pause, resume, promote, rollback, abort).
+    pub async fn act(
+        &self,
+        id: RolloutId,
+        event: Event,
+        actor: &str,
+    ) -> Result<RolloutView, ApiError> {
+        let _guard = self.lock.lock().await;
+        self.transition(id, event, actor).await?;
+        self.view(id, false).await
+    }
+
+    async fn transition(&self, id: RolloutId, event: Event, actor: &str) -> Result<bool, ApiError> {
+        let record = self
+            .state
+            .store()
+            .rollout(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "rollout",
+                key: id.to_string(),
+            })?;
+        let loaded = decode(record, &self.state.published())?;
+        let now = self.clock.now();
+        let (next, actions) = rampart_rollout::step(&loaded.plan, &loaded.state, &event, now)
+            .map_err(ApiError::Transition)?;
+        if next == loaded.state && actions.is_empty() {
+            return Ok(false);
+        }
+        let update = Change::UpdateRollout {
+            id,
+            expected_version: loaded.record.version,
+            state: json!(next),
+            phase: next.phase.as_str().to_owned(),
+            active: !next.phase.is_terminal(),
+            events: vec![NewRolloutEvent {
+                event: event.name().to_owned(),
+                from_phase: loaded.state.phase.as_str().to_owned(),
+                to_phase: next.phase.as_str().to_owned(),
+                detail: event_detail(&event, &actions),
+            }],
+        };
+        self.commit(&loaded.plan, &loaded.base, &actions, update, actor)
+            .await?;
+        self.after_commit(id, &loaded.plan, &next, &actions);
+        Ok(true)
+    }
+
+    /// Commits the flag change implied by `actions` together with the rollout change.
+    async fn commit(
+        &self,
+        plan: &Plan,
+        base: &FlagSpec,
+        actions: &[Action],
+        rollout: Change,
+        actor: &str,
+    ) -> Result<Option<RolloutId>, ApiError> {
+        let mutation = self
+            .state
+            .mutate(actor, |catalog, current| {
+                let mut changes = Vec::new();
+                let flag =
+                    catalog
+                        .flag(plan.flag())
+                        .cloned()
+                        .ok_or_else(|| ApiError::NotFound {
+                            kind: "flag",
+                            key: plan.flag().to_owned(),
+                        })?;
+                if let Some(spec) = flag_effect(plan, base, &flag, actions) {
+                    let flag = Flag::try_new(spec).map_err(|e| {
+                        ApiError::Internal(format!("rollout produced an invalid flag: {e}"))
+                    })?;
+                    catalog.upsert_flag(flag.clone())?;
+                    let expected = current
+                        .flag_meta
+                        .get(plan.flag())
+                        .map_or(Precondition::MustExist, |m| {
+                            Precondition::Revision(m.revision)
+                        });
+                    changes.push(Change::PutFlag { flag, expected });
+                }
+                changes.push(rollout);
+                Ok((changes, ()))
+            })
+            .await?;
+        Ok(mutation.created_rollouts.first().copied())
+    }
+
+    /// Effects after the commit: verify what is served, log notifications, reset samples.
+    fn after_commit(&self, id: RolloutId, plan: &Plan, state: &RolloutState, actions: &[Action]) {
+        for action in actions {
+            match action {
+                Action::Notify(message) => {
+                    tracing::info!(rollout = id, flag = plan.flag(), "{message}")
+                }
+                Action::Verify(target) => {
+                    let published = self.state.published();
+                    let served = published
+                        .catalog()
+                        .flag(plan.flag())
+                        .map(|f| f.spec().fallthrough.clone());
+                    let wanted =
+                        materialize(&FlagSpec::boolean(plan.flag()), plan, target).fallthrough;
+                    let matches = match target {
+                        rampart_rollout::Target::Restored => true,
+                        _ => served.as_ref() == Some(&wanted),
+                    };
+                    if !matches {
+                        tracing::error!(
+                            rollout = id,
+                            flag = plan.flag(),
+                            ?served,
+                            ?wanted,
+                            "verification failed: the flag does not serve the rollout's target"
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Ok(mut decisions) = self.decisions.lock() {
+            decisions.remove(&id);
+        }
+        let samples = self.candidate_samples(plan, state);
+        if let Ok(mut bases) = self.sample_base.lock() {
+            bases.insert(id, (state.step, samples));
+        }
+    }
+
+    /// Candidate evaluations served so far (would-serve in a shadow step).
+    fn candidate_samples(&self, plan: &Plan, state: &RolloutState) -> u64 {
+        let Some(counters) = self.counters.get(plan.flag()) else {
+            return 0;
+        };
+        let shadow = matches!(
+            plan.steps().get(state.step).map(|s| s.kind),
+            Some(StepKind::Shadow(_))
+        );
+        if shadow {
+            counters.would_serve(plan.candidate())
+        } else {
+            counters.served(plan.candidate())
+        }
+    }
+
+    /// One controller pass over every active rollout. Returns the number of transitions.
+    pub async fn tick(&self) -> Result<usize, ApiError> {
+        let _guard = self.lock.lock().await;
+        let active = self.state.store().rollouts(None, true).await?;
+        let mut transitions = 0;
+        for record in active {
+            let id = record.id;
+            let loaded = match decode(record, &self.state.published()) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    tracing::error!(rollout = id, error = %e, "skipping a rollout that cannot be decoded");
+                    continue;
+                }
+            };
+            let decision = self.decide(id, &loaded);
+            match self
+                .transition(id, Event::Tick(decision), "controller")
+                .await
+            {
+                Ok(true) => transitions += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(rollout = id, error = %e, "tick failed; retrying next tick")
+                }
+            }
+        }
+        Ok(transitions)
+    }
+
+    fn decide(&self, id: RolloutId, loaded: &Loaded) -> Decision {
+        let now = self.clock.now();
+        let total = self.candidate_samples(&loaded.plan, &loaded.state);
+        // Samples count from the step's start; after a restart, from the first tick.
+        let base = self.sample_base.lock().ok().map(|mut bases| {
+            let entry = bases.entry(id).or_insert((loaded.state.step, total));
+            if entry.0 != loaded.state.step {
+                *entry = (loaded.state.step, total);
+            }
+            entry.1
+        });
+        let step = loaded.plan.steps().get(loaded.state.step);
+        let evidence = Evidence {
+            soak_elapsed_ms: loaded.state.soak.elapsed_ms(now),
+            soak_required_ms: step.map_or(0, |s| s.soak.as_millis()),
+            samples: total.saturating_sub(base.unwrap_or(total)),
+            min_samples: step.map_or(0, |s| s.min_samples),
+            no_data: loaded.plan.no_data(),
+        };
+        let decision = SoakGate.decide(&evidence);
+        if let Ok(mut decisions) = self.decisions.lock() {
+            decisions.insert(id, decision.clone());
+        }
+        decision
+    }
+
+    pub async fn view(&self, id: RolloutId, with_history: bool) -> Result<RolloutView, ApiError> {
+        let record = self
+            .state
+            .store()
+            .rollout(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "rollout",
+                key: id.to_string(),
+            })?;
+        let history = if with_history {
+            self.state.store().rollout_events(id).await?
+        } else {
+            Vec::new()
+        };
+        let mut view = self.render(record)?;
+        view.history = history
+            .into_iter()
+            .map(|e| HistoryEvent {
+                seq: e.seq,
+                at: rfc3339(e.at),
+                actor: e.actor,
+                event: e.event,
+                from: e.from_phase,
+                to: e.to_phase,
+                detail: e.detail,
+            })
+            .collect();
+        Ok(view)
+    }
+
+    pub async fn list(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+    ) -> Result<Vec<RolloutView>, ApiError> {
+        let records = self.state.store().rollouts(flag, active_only).await?;
+        records.into_iter().map(|r| self.render(r)).collect()
+    }
+
+    fn render(&self, record: RolloutRecord) -> Result<RolloutView, ApiError> {
+        let id = record.id;
+        let loaded = decode(record, &self.state.published())?;
+        let progress = progress(&loaded.plan, &loaded.state, self.clock.now());
+        let gate = if loaded.state.phase.is_terminal() {
+            None
+        } else {
+            self.decisions.lock().ok().and_then(|d| d.get(&id).cloned())
+        };
+        let Loaded {
+            record,
+            plan,
+            state,
+            ..
+        } = loaded;
+        Ok(RolloutView {
+            id,
+            flag: plan.flag().to_owned(),
+            baseline: plan.baseline().to_owned(),
+            candidate: plan.candidate().to_owned(),
+            strategy: plan.spec().strategy.as_str().to_owned(),
+            phase: state.phase,
+            active: record.active,
+            step: state.step,
+            steps: progress.steps,
+            target: state.target,
+            soak_elapsed_ms: progress.soak_elapsed_ms,
+            soak_required_ms: progress.soak_required_ms,
+            gate,
+            rollback: state.rollback,
+            plan: plan.spec().clone(),
+            created_at: rfc3339(record.created_at),
+            created_by: record.created_by,
+            updated_at: rfc3339(record.updated_at),
+            version: record.version,
+            history: Vec::new(),
+        })
+    }
+}
+
+/// Whether a phase still controls its flag (admin edits to the flag are refused).
+pub fn controls_flag(phase: Phase) -> bool {
+    !phase.is_terminal()
+}

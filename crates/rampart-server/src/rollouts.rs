@@ -1,0 +1,153 @@
+//! `/v1/rollouts`: create (and start), list, get, and the operator actions pause, resume,
+//! approve, promote, rollback and abort. Also `/v1/flags/{key}/counts`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use rampart_rollout::view::RolloutView;
+use rampart_rollout::{Event, PlanSpec, RollbackMode};
+use serde::Deserialize;
+
+use crate::controller::Controller;
+use crate::counters::CountsReport;
+use crate::error::ApiError;
+use crate::extract::{Actor, ApiJson};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    flag: Option<String>,
+    /// Only rollouts still in progress.
+    #[serde(default)]
+    active: bool,
+}
+
+pub async fn create(
+    State(controller): State<Arc<Controller>>,
+    Actor(actor): Actor,
+    ApiJson(plan): ApiJson<PlanSpec>,
+) -> Result<(StatusCode, Json<RolloutView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(controller.create(plan, &actor).await?),
+    ))
+}
+
+pub async fn list(
+    State(controller): State<Arc<Controller>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<RolloutView>>, ApiError> {
+    Ok(Json(
+        controller.list(query.flag.as_deref(), query.active).await?,
+    ))
+}
+
+pub async fn get(
+    State(controller): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+) -> Result<Json<RolloutView>, ApiError> {
+    Ok(Json(controller.view(id, true).await?))
+}
+
+async fn act(
+    controller: &Controller,
+    id: u64,
+    event: Event,
+    actor: &str,
+) -> Result<Json<RolloutView>, ApiError> {
+    Ok(Json(controller.act(id, event, actor).await?))
+}
+
+pub async fn pause(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+) -> Result<Json<RolloutView>, ApiError> {
+    act(&c, id, Event::Pause, &actor).await
+}
+
+pub async fn resume(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+) -> Result<Json<RolloutView>, ApiError> {
+    act(&c, id, Event::Resume, &actor).await
+}
+
+pub async fn approve(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+) -> Result<Json<RolloutView>, ApiError> {
+    let event = Event::Approve {
+        actor: actor.clone(),
+    };
+    act(&c, id, event, &actor).await
+}
+
+pub async fn promote(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+) -> Result<Json<RolloutView>, ApiError> {
+    act(&c, id, Event::Promote, &actor).await
+}
+
+pub async fn abort(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+) -> Result<Json<RolloutView>, ApiError> {
+    act(&c, id, Event::Abort, &actor).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    #[serde(default)]
+    mode: RollbackMode,
+    reason: String,
+}
+
+pub async fn rollback(
+    State(c): State<Arc<Controller>>,
+    Path(id): Path<u64>,
+    Actor(actor): Actor,
+    ApiJson(request): ApiJson<RollbackRequest>,
+) -> Result<Json<RolloutView>, ApiError> {
+    let reason = request.reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::bad_request(
+            "REQUIRED",
+            Some("reason"),
+            "say why you are rolling back; it goes into the rollout's history",
+        ));
+    }
+    act(
+        &c,
+        id,
+        Event::Rollback {
+            mode: request.mode,
+            reason: reason.to_owned(),
+        },
+        &actor,
+    )
+    .await
+}
+
+/// Evaluation counts per variant, and the counterfactual (shadow) counts.
+pub async fn counts(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<CountsReport>, ApiError> {
+    let counters = state
+        .counters()
+        .get(&key)
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "flag",
+            key: key.clone(),
+        })?;
+    Ok(Json(counters.report(&key)))
+}
