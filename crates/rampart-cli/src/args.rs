@@ -68,6 +68,119 @@ pub enum Command {
     Eval(EvalArgs),
     /// Make the server's flags and segments match a YAML or JSON file. Shows a plan first.
     Apply(ApplyArgs),
+    /// Ramp a flag from its baseline to a candidate variant through planned steps.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Start a rollout from options or from a plan file (-f).
+    ///
+    /// Strategies: safe (5,10,25,50,75,100; 5m soak), fast (25,50,100; 1m), canary
+    /// (shadow,1,5,10,25,50,100; 2m), instant (100), or custom via --steps.
+    Start(RolloutStartArgs),
+    /// List rollouts, newest first.
+    List {
+        /// Only this flag's rollouts.
+        #[arg(long)]
+        flag: Option<String>,
+        /// Only rollouts still in progress.
+        #[arg(long)]
+        active: bool,
+    },
+    /// Show a rollout: steps, current weights, soak left, the gate's state and history.
+    Status {
+        id: u64,
+    },
+    /// Follow a rollout live until it ends. Exits 0 when completed, 3 when rolled back,
+    /// 1 when aborted.
+    Watch {
+        id: u64,
+        /// How often to refresh.
+        #[arg(long, default_value = "1s", value_parser = parse_span)]
+        interval: rampart_rollout::Span,
+    },
+    /// Let a step that needs approval go on.
+    Approve {
+        id: u64,
+    },
+    /// Hold the rollout where it is; the soak clock stops.
+    Pause {
+        id: u64,
+    },
+    Resume {
+        id: u64,
+    },
+    /// Skip the rest of the current step (soak, gate, approval) and go to the next.
+    Promote {
+        id: u64,
+    },
+    /// Roll back: immediate (candidate to 0%), gradual (step back down), or kill (disable the flag).
+    Rollback {
+        id: u64,
+        /// Why; recorded in the rollout's history.
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_enum, default_value_t = Mode::Immediate)]
+        mode: Mode,
+    },
+    /// Stop controlling the flag and leave its weights as they are.
+    Abort {
+        id: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Immediate,
+    Gradual,
+    Kill,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Safe,
+    Fast,
+    Canary,
+    Instant,
+    Custom,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutStartArgs {
+    /// The flag to roll out (omit with -f).
+    pub flag: Option<String>,
+    /// Read the whole plan from a YAML or JSON file.
+    #[arg(short = 'f', long = "file", conflicts_with_all = ["candidate", "strategy", "steps"])]
+    pub file: Option<PathBuf>,
+    /// The variant to move to.
+    #[arg(long)]
+    pub candidate: Option<String>,
+    /// The variant to move from (default: the flag's default variant).
+    #[arg(long)]
+    pub baseline: Option<String>,
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// Custom steps as percents, e.g. "1,5,25,100" (implies --strategy custom).
+    #[arg(long)]
+    pub steps: Option<String>,
+    /// Soak at every step, e.g. 30s, 5m, 1h.
+    #[arg(long, value_parser = parse_span)]
+    pub soak: Option<rampart_rollout::Span>,
+    /// Samples each step needs before it may pass.
+    #[arg(long)]
+    pub min_samples: Option<u64>,
+    /// How a failed gate rolls back.
+    #[arg(long, value_enum)]
+    pub rollback_mode: Option<Mode>,
+    /// Follow the rollout after starting it (like `rollout watch`).
+    #[arg(long)]
+    pub watch: bool,
+}
+
+pub fn parse_span(text: &str) -> Result<rampart_rollout::Span, String> {
+    rampart_rollout::Span::parse(text)
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +194,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// How often the rollout controller checks every active rollout.
+    #[arg(long, env = "RAMPART_TICK_INTERVAL", default_value = "1s", value_parser = parse_span)]
+    pub tick_interval: rampart_rollout::Span,
     /// Log filter, e.g. `info` or `rampart_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "RAMPART_LOG", default_value = "info")]
     pub log: String,

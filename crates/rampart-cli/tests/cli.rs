@@ -330,3 +330,93 @@ fn demo_runs_end_to_end() {
         );
     }
 }
+
+#[test]
+fn rollout_commands_and_watch_exit_codes() {
+    let served = Served::start();
+    served.json(&["flag", "create", "search"]);
+    let started = served.json(&[
+        "rollout",
+        "start",
+        "search",
+        "--candidate",
+        "on",
+        "--steps",
+        "10,50,100",
+        "--soak",
+        "10m",
+    ]);
+    assert_eq!(started["id"], 1);
+    assert_eq!(started["strategy"], "custom");
+    assert_eq!(started["steps"].as_array().unwrap().len(), 3);
+
+    let output = served.rampart(&["rollout", "status", "1"]);
+    let status = text(&output.stdout);
+    assert!(
+        status.contains("▶") && status.contains("10%") && status.contains("soak 10m"),
+        "{status}"
+    );
+    assert!(status.contains("candidate on: 10%"), "{status}");
+    let output = served.rampart(&["rollout", "list"]);
+    assert!(text(&output.stdout).contains("search") && text(&output.stdout).contains("ramping"));
+
+    // Usage errors exit 2; refusals from the server exit 1 with the reason.
+    let output = served.rampart(&[
+        "rollout",
+        "start",
+        "search",
+        "--candidate",
+        "on",
+        "--strategy",
+        "custom",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let output = served.rampart(&[
+        "rollout",
+        "start",
+        "search",
+        "--candidate",
+        "on",
+        "--steps",
+        "10,ten",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = served.rampart(&["rollout", "start", "search", "--candidate", "on"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("already has an active rollout"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = served.rampart(&["rollout", "approve", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("ILLEGAL_TRANSITION"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = served.rampart(&[
+        "rollout",
+        "rollback",
+        "1",
+        "--reason",
+        "errors up",
+        "--mode",
+        "kill",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = served.rampart(&["rollout", "watch", "1", "--interval", "100ms"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "watch exits 3 when the rollout ended rolled back"
+    );
+    assert!(
+        text(&output.stderr).contains("rolled back: errors up"),
+        "{}",
+        text(&output.stderr)
+    );
+    let flag = served.json(&["flag", "get", "search"]);
+    assert_eq!(flag["flag"]["state"], "disabled", "kill disables the flag");
+}

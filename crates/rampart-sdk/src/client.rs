@@ -7,6 +7,8 @@ use rampart_model::api::{
     OfrepResult, RevertRequest, SegmentList, SegmentResource, SnapshotBody,
 };
 use rampart_model::{Document, FlagSpec, Revision, SegmentSpec};
+use rampart_rollout::view::RolloutView;
+use rampart_rollout::{PlanSpec, RollbackMode};
 use reqwest::header::{ETAG, HeaderValue, IF_MATCH, IF_NONE_MATCH};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -111,14 +113,19 @@ impl Client {
 
     fn request(&self, method: Method, segments: &[&str]) -> (Url, RequestBuilder) {
         let url = self.url(segments);
-        let mut builder = self.http.request(method, url.clone());
+        let builder = self.identify(self.http.request(method, url.clone()));
+        (url, builder)
+    }
+
+    /// Adds the bearer token and the actor, when set.
+    fn identify(&self, mut builder: RequestBuilder) -> RequestBuilder {
         if let Some(token) = &self.token {
             builder = builder.bearer_auth(token);
         }
         if let Some(actor) = &self.actor {
             builder = builder.header("x-rampart-actor", actor);
         }
-        (url, builder)
+        builder
     }
 
     async fn send(
@@ -283,6 +290,63 @@ impl Client {
             dry_run,
         };
         self.call(url, builder.json(&request)).await
+    }
+
+    /// Creates and starts a rollout.
+    pub async fn start_rollout(&self, plan: &PlanSpec) -> Result<RolloutView, SdkError> {
+        let (url, builder) = self.request(Method::POST, &["v1", "rollouts"]);
+        self.call(url, builder.json(plan)).await
+    }
+
+    /// Rollouts, newest first; optionally one flag's, optionally only those in progress.
+    pub async fn list_rollouts(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+    ) -> Result<Vec<RolloutView>, SdkError> {
+        let mut url = self.url(&["v1", "rollouts"]);
+        if let Some(flag) = flag {
+            url.query_pairs_mut().append_pair("flag", flag);
+        }
+        if active_only {
+            url.query_pairs_mut().append_pair("active", "true");
+        }
+        let builder = self.identify(self.http.get(url.clone()));
+        self.call(url, builder).await
+    }
+
+    /// One rollout with its history.
+    pub async fn get_rollout(&self, id: u64) -> Result<RolloutView, SdkError> {
+        self.get(&["v1", "rollouts", &id.to_string()]).await
+    }
+
+    /// `pause`, `resume`, `approve`, `promote` or `abort`.
+    pub async fn rollout_action(&self, id: u64, action: &str) -> Result<RolloutView, SdkError> {
+        let (url, builder) =
+            self.request(Method::POST, &["v1", "rollouts", &id.to_string(), action]);
+        self.call(url, builder).await
+    }
+
+    pub async fn rollback(
+        &self,
+        id: u64,
+        mode: RollbackMode,
+        reason: &str,
+    ) -> Result<RolloutView, SdkError> {
+        let (url, builder) = self.request(
+            Method::POST,
+            &["v1", "rollouts", &id.to_string(), "rollback"],
+        );
+        self.call(
+            url,
+            builder.json(&serde_json::json!({"mode": mode, "reason": reason})),
+        )
+        .await
+    }
+
+    /// Evaluations served per variant, and shadow (counterfactual) counts.
+    pub async fn flag_counts(&self, key: &str) -> Result<Value, SdkError> {
+        self.get(&["v1", "flags", key, "counts"]).await
     }
 
     /// OFREP single-flag evaluation. Evaluation failures (404 FLAG_NOT_FOUND, 400

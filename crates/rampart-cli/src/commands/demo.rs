@@ -5,6 +5,7 @@
 use anyhow::Context as _;
 use rampart_model::Document;
 use rampart_model::api::{OfrepResult, PlannedAction};
+use rampart_rollout::PlanSpec;
 use rampart_sdk::Client;
 use rampart_server::{App, Config};
 use serde_json::json;
@@ -32,7 +33,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("cannot bind a loopback port")?;
     let address = listener.local_addr()?;
-    let app = App::open(&Config::sqlite(&data_dir))
+    let mut config = Config::sqlite(&data_dir);
+    // Rollouts in the demo use 1 s soaks; check them often so steps follow each other promptly.
+    config.tick_interval = std::time::Duration::from_millis(200);
+    let app = App::open(&config)
         .await
         .context("cannot start the embedded server")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -161,11 +165,72 @@ async fn rehearse(client: &Client, url: &str) -> anyhow::Result<()> {
     let restored = client.set_flag_enabled("new-checkout", true).await?;
     println!("   re-enabled at revision {}", restored.meta.revision);
 
+    rollout_rehearsal(client).await?;
+
     heading("Try it yourself against `rampart serve`:");
     println!("   curl -s -X POST {url}/ofrep/v1/evaluate/flags/new-checkout \\");
     println!(
         "        -H 'content-type: application/json' -d '{{\"context\":{{\"targetingKey\":\"alice\",\"email\":\"alice@acme.example\"}}}}'"
     );
+    Ok(())
+}
+
+/// Starts a canary rollout of `new-search` with 1 s soaks, drives it with simulated users
+/// from a background task, and follows it in the live view until it completes.
+async fn rollout_rehearsal(client: &Client) -> anyhow::Result<()> {
+    heading(
+        "6. Rolled out new-search with the canary strategy (shadow, 1, 5, 10, 25, 50, 100%; 1 s soaks)",
+    );
+    println!(
+        "   `rampart rollout start new-search --candidate on --strategy canary --soak 1s --watch`"
+    );
+    println!(
+        "   Simulated users evaluate the flag in the background; each step's gate needs samples.\n"
+    );
+    let plan: PlanSpec = serde_json::from_value(
+        json!({"flag": "new-search", "candidate": "on", "strategy": "canary", "soak": "1s"}),
+    )?;
+    let started = client.start_rollout(&plan).await?;
+    let traffic_client = client.clone();
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let traffic = tokio::spawn(async move {
+        let mut user: u64 = 0;
+        // Bounded: at most 60 s of traffic, about 400 evaluations a second.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline && !*stopped.borrow_and_update() {
+            for _ in 0..20 {
+                user += 1;
+                let _ = traffic_client
+                    .evaluate(
+                        "new-search",
+                        &json!({"targetingKey": format!("shopper-{user}")}),
+                    )
+                    .await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        user
+    });
+    let outcome = crate::commands::rollout::watch_until_done(
+        client,
+        started.id,
+        std::time::Duration::from_millis(250),
+    )
+    .await;
+    let _ = stop.send(true);
+    let evaluations = traffic.await.unwrap_or(0);
+    outcome?;
+    let counts = client.flag_counts("new-search").await?;
+    println!(
+        "   {evaluations} simulated evaluations; served per variant: {}",
+        counts["served"]
+    );
+    if let Some(shadow) = counts["shadow"].as_array().filter(|s| !s.is_empty()) {
+        println!(
+            "   shadow step (dark launch) counterfactuals: {}",
+            serde_json::Value::Array(shadow.clone())
+        );
+    }
     Ok(())
 }
 

@@ -12,6 +12,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Err(crate::usage("--max-body-bytes must be above 0"));
     }
     config.max_body_bytes = args.max_body_bytes;
+    if args.tick_interval.as_millis() < 10 {
+        return Err(crate::usage("--tick-interval must be at least 10ms"));
+    }
+    config.tick_interval = std::time::Duration::from_millis(args.tick_interval.as_millis());
     let app = App::open(&config)
         .await
         .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
@@ -38,9 +42,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 fn init_logging(filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .map_err(|e| crate::usage(format!("invalid --log filter `{filter}`: {e}")))?;
+    // Colour only on a terminal: piped logs (files, journald, CI) stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
     Ok(())
 }
