@@ -1,12 +1,15 @@
 //! The `rampart` binary end to end: a real `rampart serve` process on loopback, driven by
 //! the CLI as a user would, checking output and exit codes (0 ok, 1 failure, 2 usage).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+#[path = "common/serve.rs"]
+mod serve;
+
+use std::io::Write;
+use std::process::{Child, Command, Output};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+use serve::BIN;
 
 /// A `rampart serve` child process on an ephemeral port with its own data dir.
 struct Served {
@@ -18,28 +21,7 @@ struct Served {
 impl Served {
     fn start() -> Served {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The start-up log line names the bound address.
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("serve exited before it was ready")
-                .unwrap();
-            if let Some(rest) = line.split("address=").nth(1) {
-                break format!("http://{}", rest.split_whitespace().next().unwrap());
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let (child, url) = serve::spawn(data_dir.path(), &[]);
         Served {
             child,
             url,

@@ -2,42 +2,18 @@
 //! SQLite data dir. The rollout resumes from its persisted state: no step is skipped or
 //! repeated, and a soak already served is not restarted from zero.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/serve.rs"]
+mod serve;
+
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 const SOAK_MS: i64 = 800;
 
 fn serve(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tick-interval",
-            "20ms",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("serve exited before it was ready")
-            .unwrap();
-        if let Some(rest) = line.split("address=").nth(1) {
-            break format!("http://{}", rest.split_whitespace().next().unwrap());
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
+    serve::spawn(data_dir, &["--tick-interval", "20ms"])
 }
 
 fn call(method: &str, url: &str, body: Option<Value>) -> Value {

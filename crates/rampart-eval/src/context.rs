@@ -1,5 +1,6 @@
 //! The evaluation context: an optional targeting key plus named JSON attributes.
 
+use rampart_model::condition::type_name;
 use serde_json::Value;
 
 /// The attribute name that always refers to the targeting key (OpenFeature's spelling).
@@ -219,17 +220,6 @@ enum ContextErrorKind {
     NotAnObject { found: &'static str },
     #[error("`targetingKey` must be a string, got {found}")]
     TargetingKeyNotString { found: &'static str },
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -253,7 +253,8 @@ fn check_value(op: Operator, value: &Value) -> std::result::Result<(), String> {
     }
 }
 
-pub(crate) fn type_name(value: &Value) -> &'static str {
+/// "a string", "an array", … for error messages.
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -189,16 +189,19 @@ impl Controller {
         self.view(id, false).await
     }
 
-    async fn transition(&self, id: RolloutId, event: Event, actor: &str) -> Result<bool, ApiError> {
-        let record = self
-            .state
+    async fn record(&self, id: RolloutId) -> Result<RolloutRecord, ApiError> {
+        self.state
             .store()
             .rollout(id)
             .await?
             .ok_or_else(|| ApiError::NotFound {
                 kind: "rollout",
                 key: id.to_string(),
-            })?;
+            })
+    }
+
+    async fn transition(&self, id: RolloutId, event: Event, actor: &str) -> Result<bool, ApiError> {
+        let record = self.record(id).await?;
         let loaded = decode(record, &self.state.published())?;
         let now = self.clock.now();
         let (next, actions) = rampart_rollout::step(&loaded.plan, &loaded.state, &event, now)
@@ -379,15 +382,7 @@ impl Controller {
     }
 
     pub async fn view(&self, id: RolloutId, with_history: bool) -> Result<RolloutView, ApiError> {
-        let record = self
-            .state
-            .store()
-            .rollout(id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound {
-                kind: "rollout",
-                key: id.to_string(),
-            })?;
+        let record = self.record(id).await?;
         let history = if with_history {
             self.state.store().rollout_events(id).await?
         } else {
