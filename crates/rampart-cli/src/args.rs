@@ -71,6 +71,63 @@ pub enum Command {
     /// Ramp a flag from its baseline to a candidate variant through planned steps.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// The signed, hash-chained audit ledger: list, show, head, export, verify, rotate-key.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// List entries, oldest first.
+    List {
+        /// Start after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one entry in full.
+    Show { seq: u64 },
+    /// Print the head as SEQ:HASH, to anchor it elsewhere (a ticket, a git tag).
+    Head,
+    /// Write every entry as JSON lines, for offline verification and archiving.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify the chain and signatures. Offline with --file or --data-dir (no server needed;
+    /// give the trusted --public-key); otherwise the server verifies its own ledger.
+    Verify(LedgerVerifyArgs),
+    /// Rotate the signing key: the old key signs an entry that introduces the new one.
+    RotateKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerVerifyArgs {
+    /// An exported JSON-lines file (from `rampart ledger export`).
+    #[arg(long, conflicts_with = "data_dir")]
+    pub file: Option<PathBuf>,
+    /// A data dir: its rampart.db is read directly, read-only.
+    #[arg(long, env = "RAMPART_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A public key (hex) you trust for the first entry; repeatable. Rotations are followed.
+    #[arg(
+        long = "public-key",
+        env = "RAMPART_LEDGER_PUBLIC_KEY",
+        value_delimiter = ','
+    )]
+    pub public_keys: Vec<String>,
+    /// SEQ:HASH recorded earlier (`rampart ledger head`): also prove it is still in the chain.
+    #[arg(long)]
+    pub expect_head: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +184,10 @@ pub enum RolloutCommand {
     },
     /// Stop controlling the flag and leave its weights as they are.
     Abort {
+        id: u64,
+    },
+    /// Explain, from the audit ledger alone, why every step advanced or rolled back.
+    Explain {
         id: u64,
     },
 }
@@ -194,6 +255,10 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// The ledger signing key (hex Ed25519 seed). Default: <data-dir>/ledger.key, generated
+    /// with mode 0600 on first start.
+    #[arg(long, env = "RAMPART_LEDGER_KEY_FILE")]
+    pub ledger_key: Option<PathBuf>,
     /// How often the rollout controller checks every active rollout.
     #[arg(long, env = "RAMPART_TICK_INTERVAL", default_value = "1s", value_parser = parse_span)]
     pub tick_interval: rampart_rollout::Span,

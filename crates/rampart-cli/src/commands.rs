@@ -4,6 +4,7 @@ mod apply;
 mod demo;
 mod eval;
 mod flag;
+pub(crate) mod ledger;
 pub(crate) mod rollout;
 mod segment;
 mod serve;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&client(&global)?, global.output, args).await,
         Command::Apply(args) => apply::run(&client(&global)?, global.output, args).await,
         Command::Rollout(command) => rollout::run(&client(&global)?, global.output, command).await,
+        Command::Ledger(command) => ledger::run(&client(&global)?, global.output, command).await,
     }
 }
 

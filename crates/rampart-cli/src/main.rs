@@ -59,3 +59,15 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Catches conflicting flags (e.g. two `-o`) in every subcommand, which clap otherwise
+    /// reports only when that subcommand runs.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        crate::args::Cli::command().debug_assert();
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use rampart_ledger::{Entry, Head, Report};
 use rampart_model::api::{
     ApplyRequest, ApplyResponse, Deleted, ErrorBody, FlagList, FlagResource, History, OfrepBulk,
     OfrepResult, RevertRequest, SegmentList, SegmentResource, SnapshotBody,
@@ -46,6 +47,13 @@ impl SdkError {
             _ => None,
         }
     }
+}
+
+/// A page of the ledger and its current head.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LedgerPage {
+    pub entries: Vec<Entry>,
+    pub head: Head,
 }
 
 /// The result of a bulk evaluation: `None` body when the server said 304 Not Modified.
@@ -347,6 +355,55 @@ impl Client {
     /// Evaluations served per variant, and shadow (counterfactual) counts.
     pub async fn flag_counts(&self, key: &str) -> Result<Value, SdkError> {
         self.get(&["v1", "flags", key, "counts"]).await
+    }
+
+    /// Ledger entries after `after`, oldest first, with the current head.
+    pub async fn ledger_page(&self, after: u64, limit: u32) -> Result<LedgerPage, SdkError> {
+        let mut url = self.url(&["v1", "ledger"]);
+        url.query_pairs_mut()
+            .append_pair("after", &after.to_string())
+            .append_pair("limit", &limit.to_string());
+        let builder = self.identify(self.http.get(url.clone()));
+        self.call(url, builder).await
+    }
+
+    /// The whole ledger, page by page.
+    pub async fn ledger_all(&self) -> Result<Vec<Entry>, SdkError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.seq);
+            let page = self.ledger_page(after, 1_000).await?;
+            if page.entries.is_empty() {
+                return Ok(entries);
+            }
+            entries.extend(page.entries);
+        }
+    }
+
+    pub async fn ledger_head(&self) -> Result<Head, SdkError> {
+        self.get(&["v1", "ledger", "head"]).await
+    }
+
+    /// The current signing key and every key the ledger has used (`key_id`, `public_key`,
+    /// `public_keys`).
+    pub async fn ledger_key(&self) -> Result<Value, SdkError> {
+        self.get(&["v1", "ledger", "key"]).await
+    }
+
+    /// Asks the server to verify its ledger, trusting `public_keys` (its genesis key if empty).
+    pub async fn ledger_verify(
+        &self,
+        public_keys: &[String],
+        expect_head: Option<&str>,
+    ) -> Result<Report, SdkError> {
+        let (url, builder) = self.request(Method::POST, &["v1", "ledger", "verify"]);
+        let body = serde_json::json!({"public_keys": public_keys, "expect_head": expect_head});
+        self.call(url, builder.json(&body)).await
+    }
+
+    pub async fn ledger_rotate_key(&self) -> Result<Value, SdkError> {
+        let (url, builder) = self.request(Method::POST, &["v1", "ledger", "rotate-key"]);
+        self.call(url, builder).await
     }
 
     /// OFREP single-flag evaluation. Evaluation failures (404 FLAG_NOT_FOUND, 400

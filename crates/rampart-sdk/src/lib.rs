@@ -9,4 +9,4 @@
 
 mod client;
 
-pub use client::{BulkEvaluation, Client, SdkError};
+pub use client::{BulkEvaluation, Client, LedgerPage, SdkError};

@@ -26,6 +26,9 @@ pub struct Config {
     pub run_controller: bool,
     /// The source of time for rollouts. Tests pass a `ManualClock`.
     pub clock: Arc<dyn Clock>,
+    /// The ledger signing key file (a hex Ed25519 seed). Default: `<data_dir>/ledger.key`,
+    /// generated with mode 0600 on first start.
+    pub ledger_key_file: Option<PathBuf>,
 }
 
 /// One second: fast enough that a failed gate rolls back within a second of the evidence.
@@ -52,6 +55,7 @@ impl Config {
             tick_interval: DEFAULT_TICK_INTERVAL,
             run_controller: true,
             clock: Arc::new(SystemClock),
+            ledger_key_file: None,
         }
     }
 }

@@ -23,6 +23,8 @@ mod counters;
 mod error;
 mod extract;
 mod flags;
+mod keys;
+mod ledger;
 mod ofrep;
 mod ops;
 mod rollouts;
@@ -49,6 +51,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("the stored configuration is inconsistent: {0}")]
     Inconsistent(String),
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -98,10 +102,26 @@ impl App {
         App::with_store(store, config).await
     }
 
-    /// Builds the app over an already-open store.
+    /// Builds the app over an already-open store. Loads (or on first start generates) the
+    /// ledger's signing key, so that no change can commit without its ledger entry.
     pub async fn with_store(store: Arc<dyn Store>, config: &Config) -> Result<App, ServerError> {
+        let data_dir = match &config.storage {
+            Storage::Sqlite { data_dir } => Some(data_dir.clone()),
+            Storage::InMemory => None,
+        };
+        let head = match store.ledger_head().await? {
+            Some(head) => store.ledger(head.seq.saturating_sub(1), 1).await?.pop(),
+            None => None,
+        };
+        let signer = match (&data_dir, &config.ledger_key_file) {
+            (Some(dir), explicit) => keys::load_or_create(dir, explicit.as_deref(), head.as_ref())?,
+            (None, Some(path)) => keys::read(path)?,
+            (None, None) => keys::generate()?,
+        };
+        store.set_ledger_signer(signer.clone());
+        let ledger_keys = Arc::new(ledger::LedgerKeys::new(data_dir, signer));
         let counters = Arc::new(counters::Counters::default());
-        let state = state::AppState::load(store, counters.clone()).await?;
+        let state = state::AppState::load(store, counters.clone(), ledger_keys).await?;
         let controller = Arc::new(Controller::new(
             state.clone(),
             config.clock.clone(),
@@ -157,6 +177,11 @@ impl App {
             .route("/v1/rollouts/{id}/rollback", post(rollouts::rollback))
             .route("/v1/rollouts/{id}/abort", post(rollouts::abort))
             .route("/v1/apply", post(apply::apply))
+            .route("/v1/ledger", get(ledger::list))
+            .route("/v1/ledger/head", get(ledger::head))
+            .route("/v1/ledger/key", get(ledger::key))
+            .route("/v1/ledger/verify", post(ledger::verify))
+            .route("/v1/ledger/rotate-key", post(ledger::rotate))
             .route("/v1/snapshot", get(ops::snapshot))
             .route("/healthz", get(ops::healthz))
             .route("/readyz", get(ops::readyz))

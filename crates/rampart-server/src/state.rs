@@ -68,6 +68,7 @@ pub struct AppState {
     store: Arc<dyn Store>,
     write_lock: Arc<tokio::sync::Mutex<()>>,
     counters: Arc<Counters>,
+    ledger_keys: Arc<crate::ledger::LedgerKeys>,
 }
 
 impl FromRef<AppState> for Live {
@@ -80,6 +81,7 @@ impl AppState {
     pub async fn load(
         store: Arc<dyn Store>,
         counters: Arc<Counters>,
+        ledger_keys: Arc<crate::ledger::LedgerKeys>,
     ) -> Result<AppState, ServerError> {
         let published = load_published(store.as_ref()).await.map_err(|e| match e {
             ApiError::Store(e) => ServerError::Store(e),
@@ -94,11 +96,16 @@ impl AppState {
             store,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             counters,
+            ledger_keys,
         })
     }
 
     pub fn published(&self) -> Arc<Published> {
         self.live.published.load_full()
+    }
+
+    pub fn ledger_keys(&self) -> &Arc<crate::ledger::LedgerKeys> {
+        &self.ledger_keys
     }
 
     pub fn counters(&self) -> &Arc<Counters> {
@@ -118,6 +125,17 @@ impl AppState {
         actor: &str,
         plan: impl FnOnce(&mut Catalog, &Published) -> Result<(Vec<Change>, T), ApiError>,
     ) -> Result<Mutation<T>, ApiError> {
+        self.mutate_then(actor, plan, || Ok(())).await
+    }
+
+    /// As `mutate`, and runs `after_commit` while the write lock is still held, before any
+    /// other change can commit (a ledger key rotation swaps the signer there).
+    pub async fn mutate_then<T>(
+        &self,
+        actor: &str,
+        plan: impl FnOnce(&mut Catalog, &Published) -> Result<(Vec<Change>, T), ApiError>,
+        after_commit: impl FnOnce() -> Result<(), ApiError>,
+    ) -> Result<Mutation<T>, ApiError> {
         let _writer = self.write_lock.lock().await;
         let current = self.published();
         let mut catalog = current.catalog().clone();
@@ -136,6 +154,7 @@ impl AppState {
                 changes,
             })
             .await?;
+        after_commit()?;
         let published = Arc::new(load_published(self.store.as_ref()).await?);
         self.counters.sync(&published.snapshot);
         self.live.published.store(published.clone());

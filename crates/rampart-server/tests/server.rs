@@ -3,6 +3,7 @@
 mod server {
     pub mod admin;
     pub mod apply;
+    pub mod ledger;
     pub mod ofrep;
     pub mod rollouts;
     pub mod support;

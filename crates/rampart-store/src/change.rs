@@ -75,6 +75,11 @@ pub enum Change {
         active: bool,
         events: Vec<NewRolloutEvent>,
     },
+    /// Records a ledger key rotation: an entry signed by the current key that introduces
+    /// `new_key`. The caller switches the store's signer after the commit.
+    RotateLedgerKey {
+        new_key: rampart_ledger::PublicKey,
+    },
 }
 
 /// What must hold for the object a change touches, checked inside the commit's transaction.

@@ -6,6 +6,7 @@
 //! second server on the same data dir, `rampart restore`) waits or fails instead of reading
 //! the same revision. Reads use a separate pool and, thanks to WAL, never wait for writers.
 
+mod ledger;
 mod read;
 mod rollouts;
 mod table;
@@ -13,9 +14,11 @@ mod write;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use rampart_ledger::{Entry, Head, Signer};
 use rampart_model::{Flag, FlagSpec, Segment, SegmentSpec};
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
@@ -45,9 +48,27 @@ pub struct SqliteStore {
     /// Exactly one connection: commits in this process run one at a time.
     writer: SqlitePool,
     path: Option<PathBuf>,
+    /// Signs one ledger entry per change. Without it commits write no ledger (store tests).
+    signer: Arc<RwLock<Option<Signer>>>,
 }
 
 impl SqliteStore {
+    /// Reads the whole ledger of a database file without the server, read-only, for
+    /// offline verification (`rampart ledger verify --data-dir`).
+    pub async fn read_ledger_file(path: &Path) -> Result<Vec<Entry>, StoreError> {
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = sqlx::ConnectOptions::connect(&options).await?;
+        let mut entries = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e: &Entry| e.seq);
+            let page = ledger::read(&mut conn, after, 10_000).await?;
+            if page.is_empty() {
+                return Ok(entries);
+            }
+            entries.extend(page);
+        }
+    }
+
     /// Opens (creating if needed) `<data_dir>/rampart.db`, creating `data_dir` if missing, and
     /// runs the migrations.
     ///
@@ -84,6 +105,7 @@ impl SqliteStore {
             reader,
             writer,
             path: Some(path),
+            signer: Arc::default(),
         })
     }
 
@@ -107,6 +129,7 @@ impl SqliteStore {
             reader: pool.clone(),
             writer: pool,
             path: None,
+            signer: Arc::default(),
         })
     }
 
@@ -147,7 +170,8 @@ impl Store for SqliteStore {
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // On error `tx` is dropped, which rolls every change back.
-        let committed = write::commit_in(&mut tx, &changes, now_millis()).await?;
+        let signer = self.signer.read().ok().and_then(|s| s.clone());
+        let committed = write::commit_in(&mut tx, &changes, now_millis(), signer.as_ref()).await?;
         tx.commit().await?;
         tracing::debug!(
             revision = committed.revision,
@@ -157,6 +181,23 @@ impl Store for SqliteStore {
             "committed"
         );
         Ok(committed)
+    }
+
+    async fn ledger(&self, after: u64, limit: u32) -> Result<Vec<Entry>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::read(&mut conn, after, limit).await
+    }
+
+    /// Called once at start-up, and again after a key rotation commits.
+    fn set_ledger_signer(&self, signer: Signer) {
+        if let Ok(mut slot) = self.signer.write() {
+            *slot = Some(signer);
+        }
+    }
+
+    async fn ledger_head(&self) -> Result<Option<Head>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        ledger::read_head(&mut conn).await
     }
 
     async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError> {

@@ -23,6 +23,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every version of a flag, oldest first, including deletions. Empty if it never existed.
     async fn flag_history(&self, key: &str) -> Result<Vec<HistoryEntry<FlagSpec>>, StoreError>;
+    /// Ledger entries with `seq > after`, oldest first, at most `limit`.
+    async fn ledger(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<rampart_ledger::Entry>, StoreError>;
+    /// From now on, sign one ledger entry per change with `signer`, in the same transaction.
+    fn set_ledger_signer(&self, signer: rampart_ledger::Signer);
+    /// The newest ledger entry's seq and hash; `None` while the ledger is empty.
+    async fn ledger_head(&self) -> Result<Option<rampart_ledger::Head>, StoreError>;
 
     /// Every version of a segment, oldest first, including deletions.
     async fn segment_history(

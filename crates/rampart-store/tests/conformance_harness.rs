@@ -76,6 +76,22 @@ impl Store for FaultyStore {
         self.inner.rollout(id).await
     }
 
+    async fn ledger(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<rampart_ledger::Entry>, StoreError> {
+        self.inner.ledger(after, limit).await
+    }
+
+    fn set_ledger_signer(&self, signer: rampart_ledger::Signer) {
+        self.inner.set_ledger_signer(signer);
+    }
+
+    async fn ledger_head(&self) -> Result<Option<rampart_ledger::Head>, StoreError> {
+        self.inner.ledger_head().await
+    }
+
     async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError> {
         self.inner.rollout_events(id).await
     }

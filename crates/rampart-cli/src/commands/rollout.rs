@@ -83,6 +83,7 @@ pub async fn run(client: &Client, out: Output, command: RolloutCommand) -> anyho
         RolloutCommand::Resume { id } => action(client, out, id, "resume").await,
         RolloutCommand::Promote { id } => action(client, out, id, "promote").await,
         RolloutCommand::Abort { id } => action(client, out, id, "abort").await,
+        RolloutCommand::Explain { id } => crate::commands::ledger::explain(client, out, id).await,
         RolloutCommand::Rollback { id, reason, mode } => {
             let view = client.rollback(id, mode_of(mode), &reason).await?;
             emit(out, &view, |v| println!("{}", render(v)))

@@ -31,6 +31,7 @@ pub(super) async fn commit_in(
     tx: &mut Transaction<'_, Sqlite>,
     changes: &ChangeSet,
     now: At,
+    signer: Option<&rampart_ledger::Signer>,
 ) -> Result<Committed, StoreError> {
     let config = config_row(tx).await?;
     let revision = config
@@ -46,8 +47,29 @@ pub(super) async fn commit_in(
         actor: &changes.actor,
     };
     let mut created_rollouts = Vec::new();
+    let mut drafts = Vec::new();
     for change in &changes.changes {
-        created_rollouts.extend(apply(tx, change, &stamp).await?);
+        let created = apply(tx, change, &stamp).await?;
+        drafts.push(super::ledger::draft(
+            change,
+            &changes.actor,
+            revision,
+            created,
+        ));
+        created_rollouts.extend(created);
+    }
+    // Every change's ledger entry lands in this same transaction, or nothing does.
+    if let Some(signer) = signer {
+        super::ledger::append(tx, drafts, stamp.at, signer).await?;
+    } else if changes
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::RotateLedgerKey { .. }))
+    {
+        return Err(StoreError::Corrupt {
+            what: "ledger".to_owned(),
+            reason: "a key rotation needs a ledger signer".to_owned(),
+        });
     }
     sqlx::query("UPDATE config SET revision = $1, updated_at = $2 WHERE id = 1")
         .bind(stamp.revision)
@@ -119,6 +141,8 @@ async fn apply(
             };
             rollouts::update(conn, &update, stamp).await?;
         }
+        // The ledger entry is the whole effect; `commit_in` writes it.
+        Change::RotateLedgerKey { .. } => {}
     }
     Ok(None)
 }

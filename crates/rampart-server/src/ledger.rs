@@ -1,0 +1,227 @@
+//! `/v1/ledger`: read the signed, hash-chained audit ledger, its head and public key;
+//! verify it server-side; rotate the signing key.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use rampart_ledger::{Entry, GENESIS_HASH, Head, PublicKey, Report, Signer};
+use rampart_store::Change;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::{Actor, parse_json};
+use crate::keys;
+use crate::state::AppState;
+
+/// The ledger's key material as the server holds it.
+#[derive(Debug)]
+pub struct LedgerKeys {
+    data_dir: Option<PathBuf>,
+    signer: RwLock<Signer>,
+    /// Every public key used, oldest (genesis) first.
+    public_keys: RwLock<Vec<PublicKey>>,
+}
+
+impl LedgerKeys {
+    pub fn new(data_dir: Option<PathBuf>, signer: Signer) -> LedgerKeys {
+        let mut public_keys = data_dir
+            .as_deref()
+            .map(keys::public_keys)
+            .unwrap_or_default();
+        if !public_keys.contains(&signer.public_key()) {
+            public_keys.push(signer.public_key());
+        }
+        LedgerKeys {
+            data_dir,
+            signer: RwLock::new(signer),
+            public_keys: RwLock::new(public_keys),
+        }
+    }
+
+    fn current(&self) -> Option<PublicKey> {
+        self.signer.read().ok().map(|s| s.public_key())
+    }
+
+    fn genesis(&self) -> Vec<PublicKey> {
+        self.public_keys
+            .read()
+            .ok()
+            .and_then(|keys| keys.first().cloned())
+            .into_iter()
+            .collect()
+    }
+}
+
+/// Reads the whole chain, page by page.
+pub async fn all_entries(state: &AppState) -> Result<Vec<Entry>, ApiError> {
+    let mut entries: Vec<Entry> = Vec::new();
+    loop {
+        let after = entries.last().map_or(0, |e| e.seq);
+        let page = state.store().ledger(after, 5_000).await?;
+        if page.is_empty() {
+            return Ok(entries);
+        }
+        entries.extend(page);
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    pub head: Head,
+}
+
+const MAX_PAGE: u32 = 1_000;
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<EntryPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            Some("limit"),
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let entries = state.store().ledger(query.after, limit).await?;
+    Ok(Json(EntryPage {
+        entries,
+        head: head_of(&state).await?,
+    }))
+}
+
+async fn head_of(state: &AppState) -> Result<Head, ApiError> {
+    Ok(state.store().ledger_head().await?.unwrap_or(Head {
+        seq: 0,
+        hash: GENESIS_HASH.to_owned(),
+    }))
+}
+
+/// `SEQ` and `HASH` of the newest entry, to anchor elsewhere (a ticket, a git tag).
+pub async fn head(State(state): State<AppState>) -> Result<Json<Head>, ApiError> {
+    Ok(Json(head_of(&state).await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyInfo {
+    pub key_id: String,
+    pub public_key: String,
+    /// Every key this ledger used, oldest first; the first is the one to trust.
+    pub public_keys: Vec<String>,
+}
+
+pub async fn key(State(state): State<AppState>) -> Result<Json<KeyInfo>, ApiError> {
+    let keys = state.ledger_keys();
+    let current = keys
+        .current()
+        .ok_or_else(|| ApiError::Internal("ledger key unavailable".into()))?;
+    let public_keys = keys
+        .public_keys
+        .read()
+        .map(|k| k.iter().map(PublicKey::to_hex).collect())
+        .unwrap_or_default();
+    Ok(Json(KeyInfo {
+        key_id: current.key_id(),
+        public_key: current.to_hex(),
+        public_keys,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// Keys to trust for the first entry (hex); the server's genesis key by default.
+    #[serde(default)]
+    public_keys: Vec<String>,
+    /// `SEQ:HASH` recorded earlier: proves the history up to it was not rewritten.
+    expect_head: Option<String>,
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Report>, ApiError> {
+    // An empty body verifies with the server's genesis key.
+    let request: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        VerifyRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let trusted = if request.public_keys.is_empty() {
+        state.ledger_keys().genesis()
+    } else {
+        request
+            .public_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                PublicKey::from_hex(k).map_err(|e| {
+                    ApiError::bad_request(
+                        "INVALID_KEY",
+                        Some(&format!("public_keys[{i}]")),
+                        e.to_string(),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let entries = all_entries(&state).await?;
+    let report = match request.expect_head {
+        Some(text) => {
+            let expected = Head::parse(&text).map_err(|e| {
+                ApiError::bad_request("INVALID_HEAD", Some("expect_head"), e.to_string())
+            })?;
+            rampart_ledger::verify_with_head(&entries, &trusted, &expected)
+        }
+        None => rampart_ledger::verify(&entries, &trusted),
+    };
+    Ok(Json(report))
+}
+
+/// Rotates the signing key: a `key_rotated` entry signed by the old key introduces the new
+/// one, and every later entry is signed by the new key.
+pub async fn rotate(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+) -> Result<Json<KeyInfo>, ApiError> {
+    let keys: Arc<LedgerKeys> = state.ledger_keys().clone();
+    let next = keys::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(dir) = &keys.data_dir {
+        keys::write(&keys::next_path(dir), &next).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    let new_key = next.public_key();
+    let store_handle = state.clone();
+    let swap = || {
+        store_handle.store().set_ledger_signer(next.clone());
+        if let Ok(mut signer) = keys.signer.write() {
+            *signer = next.clone();
+        }
+        if let Ok(mut known) = keys.public_keys.write() {
+            known.push(next.public_key());
+        }
+        if let Some(dir) = &keys.data_dir {
+            keys::promote_next(dir, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+        Ok(())
+    };
+    state
+        .mutate_then(
+            &actor,
+            |_, _| Ok((vec![Change::RotateLedgerKey { new_key }], ())),
+            swap,
+        )
+        .await?;
+    tracing::info!(key_id = next.key_id(), "ledger key rotated");
+    key(State(state)).await
+}
