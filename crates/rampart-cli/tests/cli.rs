@@ -401,4 +401,12 @@ fn rollout_commands_and_watch_exit_codes() {
     );
     let flag = served.json(&["flag", "get", "search"]);
     assert_eq!(flag["flag"]["state"], "disabled", "kill disables the flag");
+
+    // The story, reconstructed from the signed ledger alone.
+    let output = served.rampart(&["rollout", "explain", "1"]);
+    let story = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    for expected in ["create", "start", "entered step 1", "rollback", "rollback (kill) started: errors up", "rolled back (kill)"] {
+        assert!(story.contains(expected), "explain lacks `{expected}`:\n{story}");
+    }
 }

@@ -117,6 +117,16 @@ impl Walk<'_> {
             };
             return Err(fail(Reason::SeqGap, message));
         }
+        let recomputed = entry_hash(entry);
+        if entry.hash != recomputed {
+            return Err(fail(
+                Reason::WrongHash,
+                format!(
+                    "hash is {}, but the fields hash to {recomputed}",
+                    entry.hash
+                ),
+            ));
+        }
         let expected_prev = self
             .previous
             .map_or(GENESIS_HASH, |previous| &previous.hash);
@@ -126,16 +136,6 @@ impl Walk<'_> {
                 format!(
                     "prev_hash is {}, but the previous hash is {expected_prev}",
                     entry.prev_hash
-                ),
-            ));
-        }
-        let recomputed = entry_hash(entry);
-        if entry.hash != recomputed {
-            return Err(fail(
-                Reason::WrongHash,
-                format!(
-                    "hash is {}, but the fields hash to {recomputed}",
-                    entry.hash
                 ),
             ));
         }
