@@ -406,7 +406,17 @@ fn rollout_commands_and_watch_exit_codes() {
     let output = served.rampart(&["rollout", "explain", "1"]);
     let story = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    for expected in ["create", "start", "entered step 1", "rollback", "rollback (kill) started: errors up", "rolled back (kill)"] {
-        assert!(story.contains(expected), "explain lacks `{expected}`:\n{story}");
+    for expected in [
+        "create",
+        "start",
+        "entered step 1",
+        "rollback",
+        "rollback (kill) started: errors up",
+        "rolled back (kill)",
+    ] {
+        assert!(
+            story.contains(expected),
+            "explain lacks `{expected}`:\n{story}"
+        );
     }
 }

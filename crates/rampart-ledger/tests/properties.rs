@@ -243,7 +243,8 @@ proptest! {
     #[test]
     fn honest_chains_verify(plan in chain_plan()) {
         let built = build(plan);
-        let report = verify(&built.chain, &[built.first_key.clone()]);
+        let trusted = [built.first_key.clone()];
+        let report = verify(&built.chain, &trusted);
         prop_assert!(report.ok, "{:#?}", report);
         prop_assert_eq!(report.entries, built.chain.len() as u64);
         let last = built.chain.last().unwrap();
@@ -253,11 +254,11 @@ proptest! {
         // Anchoring any entry of an honest chain also verifies.
         let anchor = &built.chain[built.chain.len() / 2];
         let anchor = Head { seq: anchor.seq, hash: anchor.hash.clone() };
-        prop_assert!(verify_with_head(&built.chain, &[built.first_key.clone()], &anchor).ok);
+        prop_assert!(verify_with_head(&built.chain, &trusted, &anchor).ok);
         // So does the chain after the store's JSON round trip.
         let stored = serde_json::to_string(&built.chain).unwrap();
         let loaded: Vec<Entry> = serde_json::from_str(&stored).unwrap();
-        prop_assert!(verify(&loaded, &[built.first_key]).ok);
+        prop_assert!(verify(&loaded, &trusted).ok);
     }
 
     /// Every entry field but `hash` and `signature` is covered by the hash, and those two are

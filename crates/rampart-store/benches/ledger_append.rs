@@ -23,8 +23,14 @@ async fn commits_per_second(with_ledger: bool) -> f64 {
         let mut spec = FlagSpec::boolean(format!("flag-{i}"));
         spec.description = Some("a realistic description of what this flag guards".repeat(3));
         let flag = Flag::try_new(spec).expect("valid flag");
-        let change = Change::PutFlag { flag, expected: Precondition::MustNotExist };
-        store.commit(ChangeSet::new("bench", vec![change])).await.expect("commit");
+        let change = Change::PutFlag {
+            flag,
+            expected: Precondition::MustNotExist,
+        };
+        store
+            .commit(ChangeSet::new("bench", vec![change]))
+            .await
+            .expect("commit");
     }
     COMMITS as f64 / started.elapsed().as_secs_f64()
 }
@@ -48,5 +54,8 @@ async fn main() {
     println!("|---|---|");
     println!("| without the ledger (peer) | {without:.0} |");
     println!("| with a signed ledger entry in the same transaction | {with:.0} |");
-    println!("ledger overhead: {:.1}% per commit", (without / with - 1.0) * 100.0);
+    println!(
+        "ledger overhead: {:.1}% per commit",
+        (without / with - 1.0) * 100.0
+    );
 }

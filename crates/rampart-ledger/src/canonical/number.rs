@@ -155,7 +155,7 @@ fn lay_out(out: &mut String, digits: &str, n: i64) {
             out.push_str(rest);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         out.push_str(&(n - 1).unsigned_abs().to_string());
     }
 }

@@ -117,16 +117,6 @@ impl Walk<'_> {
             };
             return Err(fail(Reason::SeqGap, message));
         }
-        let recomputed = entry_hash(entry);
-        if entry.hash != recomputed {
-            return Err(fail(
-                Reason::WrongHash,
-                format!(
-                    "hash is {}, but the fields hash to {recomputed}",
-                    entry.hash
-                ),
-            ));
-        }
         let expected_prev = self
             .previous
             .map_or(GENESIS_HASH, |previous| &previous.hash);
@@ -136,6 +126,16 @@ impl Walk<'_> {
                 format!(
                     "prev_hash is {}, but the previous hash is {expected_prev}",
                     entry.prev_hash
+                ),
+            ));
+        }
+        let recomputed = entry_hash(entry);
+        if entry.hash != recomputed {
+            return Err(fail(
+                Reason::WrongHash,
+                format!(
+                    "hash is {}, but the fields hash to {recomputed}",
+                    entry.hash
                 ),
             ));
         }
@@ -169,6 +169,7 @@ impl Walk<'_> {
         self.current = Some(rotated_to.unwrap_or(signer_key));
         Ok(())
     }
+
     /// The key that must have signed `entry`: the current key, or for entry 1 the trusted key
     /// with the entry's key id.
     fn signing_key(&self, entry: &Entry) -> Result<&KeyInUse, String> {
