@@ -361,3 +361,29 @@ fn sigkill_during_a_burst_of_writes_keeps_the_chain_and_one_entry_per_change() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_key_given_by_path_signs_the_ledger() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let key_file = data_dir.path().join("my-key.hex");
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    let (mut child, url) = serve::spawn(
+        data_dir.path(),
+        &["--ledger-key", key_file.to_str().unwrap()],
+    );
+    let output = rampart(&["flag", "create", "keyed"], Some(&url));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let expected = Signer::from_seed([0xab; 32]);
+    let page: Value =
+        serde_json::from_slice(&rampart(&["ledger", "list", "-o", "json"], Some(&url)).stdout)
+            .unwrap();
+    assert_eq!(page[0]["key_id"], expected.key_id());
+    assert!(
+        !data_dir.path().join("ledger.key").exists(),
+        "no key is generated when one is given"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, report) = verify(data_dir.path(), &expected.public_key().to_hex(), &[]);
+    assert_eq!((code, &report["ok"]), (0, &json!(true)), "{report}");
+}
