@@ -113,6 +113,13 @@ fn sigkill_mid_rollout_then_restart_resumes_exactly() {
         "it resumes from its persisted step, not from the start: {resumed}"
     );
     let done = wait_for(&url, "completion", |v| v["phase"] == "completed");
+    // The flag ended fully on the candidate.
+    let served = call(
+        "POST",
+        &format!("{url}/ofrep/v1/evaluate/flags/checkout"),
+        Some(json!({"context": {"targetingKey": "x"}})),
+    );
+    assert_eq!(served["value"], true, "{served}");
     second.kill().unwrap();
     second.wait().unwrap();
 
@@ -135,11 +142,4 @@ fn sigkill_mid_rollout_then_restart_resumes_exactly() {
         "the soak served before the crash counts: step 3 began {} ms after the restart",
         step_3_started - restarted_at
     );
-    // The flag ended fully on the candidate.
-    let served = call(
-        "POST",
-        &format!("{url}/ofrep/v1/evaluate/flags/checkout"),
-        Some(json!({"context": {"targetingKey": "x"}})),
-    );
-    assert!(served.is_null() || served["value"] == true);
 }

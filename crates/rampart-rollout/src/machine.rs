@@ -284,7 +284,10 @@ pub fn step(plan: &Plan, state: &RolloutState, event: &Event, now: Millis) -> Ou
         }
         (_, Event::Resume) => refuse(format!("the rollout is not paused ({})", where_())),
 
-        (Phase::Shadow | Phase::Ramping | Phase::AwaitingApproval, Event::Promote) => {
+        (Phase::AwaitingApproval, Event::Promote) => {
+            refuse("this step needs a person's approval: use approve, not promote".to_owned())
+        }
+        (Phase::Shadow | Phase::Ramping, Event::Promote) => {
             Ok(advance_past(plan, state, now, vec![record("promoted", state, json!({}))]))
         }
         (Phase::Paused, Event::Promote) => refuse("the rollout is paused; resume it first".to_owned()),

@@ -301,12 +301,43 @@ impl Plan {
                 ),
             ));
         }
-        let steps = resolve_steps(&expand_steps(&spec)?, catalog)?;
+        let steps = resolve_steps(&expand_steps(&spec)?, Some(catalog))?;
         Ok(Plan {
             spec,
             baseline,
             steps,
         })
+    }
+
+    /// Rebuilds a plan persisted by [`Plan::persisted`], without checking it against
+    /// today's catalog: a running or finished rollout must stay readable and controllable
+    /// even if a segment or flag it named was changed since.
+    pub fn restore(spec: PlanSpec) -> Result<Plan, ValidationError> {
+        let Some(baseline) = spec.baseline.clone() else {
+            return Err(invalid(
+                ErrorCode::Required,
+                "baseline",
+                "a persisted plan records its baseline",
+            ));
+        };
+        let steps = resolve_steps(&expand_steps(&spec)?, None)?;
+        Ok(Plan {
+            spec,
+            baseline,
+            steps,
+        })
+    }
+
+    /// The spec to persist: as submitted, with the baseline resolved.
+    pub fn persisted(&self) -> PlanSpec {
+        let mut spec = self.spec.clone();
+        spec.baseline = Some(self.baseline.clone());
+        spec
+    }
+
+    /// Segments the plan's steps name (rings).
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().filter_map(|s| s.segment.as_deref())
     }
 
     pub fn spec(&self) -> &PlanSpec {
@@ -412,7 +443,10 @@ fn basis_points(field: &str, percent: Option<f64>, shadow: bool) -> Result<u32, 
 }
 
 /// Turns written steps into resolved ones, checking order and audiences.
-fn resolve_steps(written: &[StepSpec], catalog: &Catalog) -> Result<Vec<Step>, ValidationError> {
+fn resolve_steps(
+    written: &[StepSpec],
+    catalog: Option<&Catalog>,
+) -> Result<Vec<Step>, ValidationError> {
     let mut steps = Vec::with_capacity(written.len());
     let mut seen_percent = false;
     // The highest percent so far per audience (None = everyone): they may not go down.
@@ -420,7 +454,7 @@ fn resolve_steps(written: &[StepSpec], catalog: &Catalog) -> Result<Vec<Step>, V
     for (i, step) in written.iter().enumerate() {
         let field = format!("steps[{i}]");
         let bp = basis_points(&format!("{field}.percent"), step.percent, step.shadow)?;
-        if let Some(segment) = &step.segment
+        if let (Some(segment), Some(catalog)) = (&step.segment, catalog)
             && catalog.segment(segment).is_none()
         {
             return Err(invalid(

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::counters::Counters;
 use crate::error::ApiError;
-use crate::state::{AppState, Published, rfc3339};
+use crate::state::{AppState, rfc3339};
 
 #[derive(Debug)]
 pub struct Controller {
@@ -45,7 +45,7 @@ struct Loaded {
     state: RolloutState,
 }
 
-fn decode(record: RolloutRecord, published: &Published) -> Result<Loaded, ApiError> {
+fn decode(record: RolloutRecord) -> Result<Loaded, ApiError> {
     let corrupt = |what: &str, e: String| {
         ApiError::Internal(format!(
             "rollout {} has an unreadable {what}: {e}",
@@ -54,8 +54,9 @@ fn decode(record: RolloutRecord, published: &Published) -> Result<Loaded, ApiErr
     };
     let spec: PlanSpec =
         serde_json::from_value(record.plan.clone()).map_err(|e| corrupt("plan", e.to_string()))?;
-    let plan = Plan::try_new(spec, published.catalog(), std::iter::empty())
-        .map_err(|e| corrupt("plan", e.to_string()))?;
+    // Not re-validated against today's catalog: a rollout must stay readable and
+    // controllable (rollback, abort) even if a flag or segment it named changed since.
+    let plan = Plan::restore(spec).map_err(|e| corrupt("plan", e.to_string()))?;
     let base: FlagSpec = serde_json::from_value(record.base.clone())
         .map_err(|e| corrupt("base flag", e.to_string()))?;
     let state: RolloutState = serde_json::from_value(record.state.clone())
@@ -66,6 +67,13 @@ fn decode(record: RolloutRecord, published: &Published) -> Result<Loaded, ApiErr
         base,
         state,
     })
+}
+
+fn flag_not_found(plan: &Plan) -> ApiError {
+    ApiError::NotFound {
+        kind: "flag",
+        key: plan.flag().to_owned(),
+    }
 }
 
 /// The flag the actions ask for, or `None` when they leave it as it is. The rollout owns
@@ -139,10 +147,7 @@ impl Controller {
             .catalog()
             .flag(plan.flag())
             .cloned()
-            .ok_or_else(|| ApiError::NotFound {
-                kind: "flag",
-                key: plan.flag().to_owned(),
-            })?;
+            .ok_or_else(|| flag_not_found(&plan))?;
         let base = flag.spec().clone();
         let pending = RolloutState::pending();
         let (state, actions) = rampart_rollout::step(&plan, &pending, &Event::Start, now)
@@ -163,7 +168,7 @@ impl Controller {
         ];
         let create = Change::CreateRollout {
             flag: plan.flag().to_owned(),
-            plan: json!(plan.spec()),
+            plan: json!(plan.persisted()),
             base: json!(base),
             state: json!(state),
             phase: state.phase.as_str().to_owned(),
@@ -173,7 +178,7 @@ impl Controller {
         let created = self.commit(&plan, &base, &actions, create, actor).await?;
         let id =
             created.ok_or_else(|| ApiError::Internal("the store assigned no rollout id".into()))?;
-        self.after_commit(id, &plan, &state, &actions);
+        self.after_commit(id, &plan, &base, &state, &actions);
         self.view(id, false).await
     }
 
@@ -202,7 +207,7 @@ impl Controller {
 
     async fn transition(&self, id: RolloutId, event: Event, actor: &str) -> Result<bool, ApiError> {
         let record = self.record(id).await?;
-        let loaded = decode(record, &self.state.published())?;
+        let loaded = decode(record)?;
         let now = self.clock.now();
         let (next, actions) = rampart_rollout::step(&loaded.plan, &loaded.state, &event, now)
             .map_err(ApiError::Transition)?;
@@ -224,7 +229,7 @@ impl Controller {
         };
         self.commit(&loaded.plan, &loaded.base, &actions, update, actor)
             .await?;
-        self.after_commit(id, &loaded.plan, &next, &actions);
+        self.after_commit(id, &loaded.plan, &loaded.base, &next, &actions);
         Ok(true)
     }
 
@@ -241,14 +246,18 @@ impl Controller {
             .state
             .mutate(actor, |catalog, current| {
                 let mut changes = Vec::new();
-                let flag =
-                    catalog
-                        .flag(plan.flag())
-                        .cloned()
-                        .ok_or_else(|| ApiError::NotFound {
-                            kind: "flag",
-                            key: plan.flag().to_owned(),
-                        })?;
+                let flag = catalog
+                    .flag(plan.flag())
+                    .cloned()
+                    .ok_or_else(|| flag_not_found(plan))?;
+                // A new rollout captured `base` before the write lock: if the flag changed
+                // since, starting would overwrite that edit (and restore a stale flag later).
+                if matches!(rollout, Change::CreateRollout { .. }) && flag.spec() != base {
+                    return Err(ApiError::InUse(format!(
+                        "flag `{}` changed while the rollout was starting; start it again",
+                        plan.flag()
+                    )));
+                }
                 if let Some(spec) = flag_effect(plan, base, &flag, actions) {
                     let flag = Flag::try_new(spec).map_err(|e| {
                         ApiError::Internal(format!("rollout produced an invalid flag: {e}"))
@@ -270,7 +279,14 @@ impl Controller {
     }
 
     /// Effects after the commit: verify what is served, log notifications, reset samples.
-    fn after_commit(&self, id: RolloutId, plan: &Plan, state: &RolloutState, actions: &[Action]) {
+    fn after_commit(
+        &self,
+        id: RolloutId,
+        plan: &Plan,
+        base: &FlagSpec,
+        state: &RolloutState,
+        actions: &[Action],
+    ) {
         for action in actions {
             match action {
                 Action::Notify(message) => {
@@ -282,8 +298,7 @@ impl Controller {
                         .catalog()
                         .flag(plan.flag())
                         .map(|f| f.spec().fallthrough.clone());
-                    let wanted =
-                        materialize(&FlagSpec::boolean(plan.flag()), plan, target).fallthrough;
+                    let wanted = materialize(base, plan, target).fallthrough;
                     let matches = match target {
                         rampart_rollout::Target::Restored => true,
                         _ => served.as_ref() == Some(&wanted),
@@ -333,7 +348,7 @@ impl Controller {
         let mut transitions = 0;
         for record in active {
             let id = record.id;
-            let loaded = match decode(record, &self.state.published()) {
+            let loaded = match decode(record) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     tracing::error!(rollout = id, error = %e, "skipping a rollout that cannot be decoded");
@@ -415,7 +430,7 @@ impl Controller {
 
     fn render(&self, record: RolloutRecord) -> Result<RolloutView, ApiError> {
         let id = record.id;
-        let loaded = decode(record, &self.state.published())?;
+        let loaded = decode(record)?;
         let progress = progress(&loaded.plan, &loaded.state, self.clock.now());
         let gate = if loaded.state.phase.is_terminal() {
             None

@@ -36,8 +36,8 @@ pub enum ApiError {
     /// The rollout can't take that event in its current phase (409).
     #[error(transparent)]
     Transition(#[from] rampart_rollout::TransitionError),
-    #[error("request body is larger than the {limit}-byte limit")]
-    TooLarge { limit: usize },
+    #[error("request body is larger than the server's limit (serve --max-body-bytes)")]
+    TooLarge,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -64,7 +64,7 @@ impl ApiError {
             ApiError::InUse(_) | ApiError::RolloutActive { .. } | ApiError::Transition(_) => {
                 StatusCode::CONFLICT
             }
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                 StoreError::AlreadyExists { .. } => StatusCode::CONFLICT,
@@ -84,7 +84,7 @@ impl ApiError {
             ApiError::InUse(_) => "IN_USE",
             ApiError::RolloutActive { .. } => "ROLLOUT_ACTIVE",
             ApiError::Transition(_) => "ILLEGAL_TRANSITION",
-            ApiError::TooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::TooLarge => "PAYLOAD_TOO_LARGE",
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => "NOT_FOUND",
                 StoreError::AlreadyExists { .. } => "ALREADY_EXISTS",

@@ -31,9 +31,7 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
         .await
         .map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge {
-                    limit: crate::config::DEFAULT_MAX_BODY_BYTES,
-                }
+                ApiError::TooLarge
             } else {
                 ApiError::bad_request("INVALID_BODY", None, rejection.body_text())
             }
@@ -168,4 +166,40 @@ fn parse_if_match(headers: &HeaderMap) -> Result<Option<Revision>, ApiError> {
 /// A strong ETag for a revision: `"12"`.
 pub fn etag(revision: Revision) -> String {
     format!("\"{revision}\"")
+}
+
+/// A numeric id in the path (`/v1/rollouts/{id}`); anything else is `400 INVALID_PATH`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdPath(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(text) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request("INVALID_PATH", Some("id"), e.body_text()))?;
+        text.parse().map(IdPath).map_err(|_| {
+            ApiError::bad_request(
+                "INVALID_PATH",
+                Some("id"),
+                format!("`{text}` is not a numeric id"),
+            )
+        })
+    }
+}
+
+/// Query parameters; a malformed one is `400 INVALID_QUERY` in the usual error shape.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::bad_request("INVALID_QUERY", None, e.body_text()))
+    }
 }

@@ -195,13 +195,26 @@ async fn set_state(
     if_match: IfMatch,
     flag_state: FlagState,
 ) -> Result<impl IntoResponse, ApiError> {
-    let published = state.published();
-    let flag = published
-        .catalog()
-        .flag(&key)
-        .ok_or_else(|| not_found(&key))?
-        .clone();
-    put_existing(&state, &actor, flag.with_state(flag_state), if_match).await
+    // Read, change and commit under the write lock, against the revision read: a concurrent
+    // edit (or a rollout step) is never overwritten, and the kill switch never races a tick.
+    let published = state
+        .mutate(&actor, |catalog, current| {
+            let meta = current.flag_meta.get(&key);
+            if_match.check("flag", &key, meta)?;
+            let existing = catalog.flag(&key).cloned().ok_or_else(|| not_found(&key))?;
+            let flag = existing.clone().with_state(flag_state);
+            if flag == existing {
+                return Ok((Vec::new(), ()));
+            }
+            catalog.upsert_flag(flag.clone())?;
+            let expected = meta.map_or(Precondition::MustExist, |m| {
+                Precondition::Revision(m.revision)
+            });
+            Ok((vec![Change::PutFlag { flag, expected }], ()))
+        })
+        .await?
+        .published;
+    Ok(with_etag(resource(&published, &key)?))
 }
 
 pub async fn enable(

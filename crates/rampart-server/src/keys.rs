@@ -25,6 +25,30 @@ pub enum KeyError {
     Malformed { path: PathBuf },
     #[error("cannot generate a ledger key: {0}")]
     Random(String),
+    #[error(
+        "the ledger's current signing key is {expected}, but the key given is {given}; starting \
+         would fork the chain (after a rotation, point --ledger-key at the new key)"
+    )]
+    Mismatch { expected: String, given: String },
+}
+
+/// The key id that must sign the next entry: the head's, or the one its rotation introduced.
+pub fn current_key_id(head: &Entry) -> String {
+    match head.detail.get("new_key_id").and_then(|id| id.as_str()) {
+        Some(next) if head.action == rampart_ledger::ROTATION_ACTION => next.to_owned(),
+        _ => head.key_id.clone(),
+    }
+}
+
+/// Refuses a signer that is not the chain's current key.
+pub fn check_matches_chain(signer: &Signer, head: Option<&Entry>) -> Result<(), KeyError> {
+    match head.map(current_key_id) {
+        Some(expected) if expected != signer.key_id() => Err(KeyError::Mismatch {
+            expected,
+            given: signer.key_id().to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -136,4 +160,88 @@ pub fn promote_next(data_dir: &Path, next: &Signer) -> Result<(), KeyError> {
     record_public_key(data_dir, &next.public_key())?;
     let path = next_path(data_dir);
     std::fs::rename(&path, data_dir.join(KEY_FILE)).map_err(io(&path))
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_ledger::{Draft, GENESIS_HASH, Signer, rotation_draft, seal};
+    use serde_json::json;
+
+    use super::*;
+
+    fn entry_by(signer: &Signer) -> Entry {
+        let draft = Draft {
+            actor: "t".into(),
+            action: "flag.put".into(),
+            subject: "flag:x".into(),
+            detail: json!({}),
+        };
+        seal(draft, 1, 0, GENESIS_HASH, signer)
+    }
+
+    #[test]
+    fn first_start_generates_an_owner_only_key_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path(), None, None).unwrap();
+        let again = load_or_create(dir.path(), None, None).unwrap();
+        assert_eq!(first.key_id(), again.key_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(public_keys(dir.path()), vec![first.public_key()]);
+    }
+
+    #[test]
+    fn a_rotation_interrupted_after_its_commit_is_finished_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = load_or_create(dir.path(), None, None).unwrap();
+        let next = Signer::from_seed([9; 32]);
+        write(&next_path(dir.path()), &next).unwrap();
+        // The rotation entry committed (signed by the old key), then the process died.
+        let rotation = seal(
+            rotation_draft("t", &next.public_key()),
+            2,
+            0,
+            GENESIS_HASH,
+            &old,
+        );
+        let loaded = load_or_create(dir.path(), None, Some(&rotation)).unwrap();
+        assert_eq!(loaded.key_id(), next.key_id());
+        assert!(!next_path(dir.path()).exists());
+        assert!(check_matches_chain(&loaded, Some(&rotation)).is_ok());
+    }
+
+    #[test]
+    fn a_rotation_interrupted_before_its_commit_is_dropped_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = load_or_create(dir.path(), None, None).unwrap();
+        write(&next_path(dir.path()), &Signer::from_seed([9; 32])).unwrap();
+        let head = entry_by(&old);
+        let loaded = load_or_create(dir.path(), None, Some(&head)).unwrap();
+        assert_eq!(loaded.key_id(), old.key_id());
+        assert!(!next_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn a_key_that_is_not_the_chains_current_key_is_refused() {
+        let chain_key = Signer::from_seed([1; 32]);
+        let other = Signer::from_seed([2; 32]);
+        let head = entry_by(&chain_key);
+        let error = check_matches_chain(&other, Some(&head)).unwrap_err();
+        assert!(
+            error.to_string().contains("would fork the chain"),
+            "{error}"
+        );
+        assert!(check_matches_chain(&chain_key, Some(&head)).is_ok());
+        assert!(
+            check_matches_chain(&other, None).is_ok(),
+            "an empty ledger takes any key"
+        );
+    }
 }

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use rampart_ledger::{Entry, GENESIS_HASH, Head, PublicKey, Report, Signer};
 use rampart_store::Change;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, parse_json};
+use crate::extract::{Actor, ApiQuery, parse_json};
 use crate::keys;
 use crate::state::AppState;
 
@@ -19,13 +19,17 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct LedgerKeys {
     data_dir: Option<PathBuf>,
+    /// False when the key was given by path: its owner rotates it, not Rampart.
+    rotatable: bool,
+    /// One rotation at a time, from writing the next key to installing it.
+    rotating: tokio::sync::Mutex<()>,
     signer: RwLock<Signer>,
     /// Every public key used, oldest (genesis) first.
     public_keys: RwLock<Vec<PublicKey>>,
 }
 
 impl LedgerKeys {
-    pub fn new(data_dir: Option<PathBuf>, signer: Signer) -> LedgerKeys {
+    pub fn new(data_dir: Option<PathBuf>, signer: Signer, rotatable: bool) -> LedgerKeys {
         let mut public_keys = data_dir
             .as_deref()
             .map(keys::public_keys)
@@ -35,6 +39,8 @@ impl LedgerKeys {
         }
         LedgerKeys {
             data_dir,
+            rotatable,
+            rotating: tokio::sync::Mutex::new(()),
             signer: RwLock::new(signer),
             public_keys: RwLock::new(public_keys),
         }
@@ -84,7 +90,7 @@ const MAX_PAGE: u32 = 1_000;
 
 pub async fn list(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<EntryPage>, ApiError> {
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
@@ -196,6 +202,14 @@ pub async fn rotate(
     Actor(actor): Actor,
 ) -> Result<Json<KeyInfo>, ApiError> {
     let keys: Arc<LedgerKeys> = state.ledger_keys().clone();
+    if !keys.rotatable {
+        return Err(ApiError::InUse(
+            "the ledger key was given by path (--ledger-key); rotate it there: write the new key, \
+             and restart with it after its rotation entry"
+                .to_owned(),
+        ));
+    }
+    let _one_at_a_time = keys.rotating.lock().await;
     let next = keys::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(dir) = &keys.data_dir {
         keys::write(&keys::next_path(dir), &next).map_err(|e| ApiError::Internal(e.to_string()))?;

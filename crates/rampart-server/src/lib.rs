@@ -118,8 +118,11 @@ impl App {
             (None, Some(path)) => keys::read(path)?,
             (None, None) => keys::generate()?,
         };
+        keys::check_matches_chain(&signer, head.as_ref())?;
         store.set_ledger_signer(signer.clone());
-        let ledger_keys = Arc::new(ledger::LedgerKeys::new(data_dir, signer));
+        // Only a key Rampart generated into the data dir can be rotated by Rampart.
+        let rotatable = config.ledger_key_file.is_none();
+        let ledger_keys = Arc::new(ledger::LedgerKeys::new(data_dir, signer, rotatable));
         let counters = Arc::new(counters::Counters::default());
         let state = state::AppState::load(store, counters.clone(), ledger_keys).await?;
         let controller = Arc::new(Controller::new(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rampart_rollout::view::RolloutView;
 use rampart_rollout::{Event, PlanSpec, RollbackMode};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::controller::Controller;
 use crate::counters::CountsReport;
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson};
+use crate::extract::{Actor, ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -37,7 +37,7 @@ pub async fn create(
 
 pub async fn list(
     State(controller): State<Arc<Controller>>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<RolloutView>>, ApiError> {
     Ok(Json(
         controller.list(query.flag.as_deref(), query.active).await?,
@@ -46,7 +46,7 @@ pub async fn list(
 
 pub async fn get(
     State(controller): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<RolloutView>, ApiError> {
     Ok(Json(controller.view(id, true).await?))
 }
@@ -62,7 +62,7 @@ async fn act(
 
 pub async fn pause(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
 ) -> Result<Json<RolloutView>, ApiError> {
     act(&c, id, Event::Pause, &actor).await
@@ -70,7 +70,7 @@ pub async fn pause(
 
 pub async fn resume(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
 ) -> Result<Json<RolloutView>, ApiError> {
     act(&c, id, Event::Resume, &actor).await
@@ -78,7 +78,7 @@ pub async fn resume(
 
 pub async fn approve(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
 ) -> Result<Json<RolloutView>, ApiError> {
     let event = Event::Approve {
@@ -89,7 +89,7 @@ pub async fn approve(
 
 pub async fn promote(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
 ) -> Result<Json<RolloutView>, ApiError> {
     act(&c, id, Event::Promote, &actor).await
@@ -97,7 +97,7 @@ pub async fn promote(
 
 pub async fn abort(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
 ) -> Result<Json<RolloutView>, ApiError> {
     act(&c, id, Event::Abort, &actor).await
@@ -113,7 +113,7 @@ pub struct RollbackRequest {
 
 pub async fn rollback(
     State(c): State<Arc<Controller>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     Actor(actor): Actor,
     ApiJson(request): ApiJson<RollbackRequest>,
 ) -> Result<Json<RolloutView>, ApiError> {

@@ -136,6 +136,21 @@ pub async fn delete(
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
+    // A ring step to come would have no segment to target.
+    for record in state.store().rollouts(None, true).await? {
+        let names_it =
+            serde_json::from_value::<rampart_rollout::PlanSpec>(record.plan).is_ok_and(|plan| {
+                plan.steps
+                    .iter()
+                    .any(|step| step.segment.as_deref() == Some(&name))
+            });
+        if names_it {
+            return Err(ApiError::InUse(format!(
+                "segment `{name}` is a ring of active rollout {} on flag `{}`",
+                record.id, record.flag
+            )));
+        }
+    }
     let published = state
         .mutate(&actor, |catalog, current| {
             if_match.check("segment", &name, current.segment_meta.get(&name))?;

@@ -154,10 +154,15 @@ impl AppState {
                 changes,
             })
             .await?;
-        after_commit()?;
+        // The change is durable: whatever happens next, publish what the store now holds,
+        // so later changes never validate against a stale catalog.
+        let after = after_commit();
         let published = Arc::new(load_published(self.store.as_ref()).await?);
         self.counters.sync(&published.snapshot);
         self.live.published.store(published.clone());
+        if let Err(e) = after {
+            tracing::error!(error = %e, "a step after a committed change failed");
+        }
         tracing::debug!(revision = published.revision(), actor, "config committed");
         Ok(Mutation {
             published,

@@ -50,7 +50,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
 
     let client = Client::new(&url)?.with_actor("demo");
-    let outcome = rehearse(&client, &url).await;
+    let outcome = rehearse(&client).await;
 
     let _ = stop.send(());
     server.await.context("the server task failed")??;
@@ -73,7 +73,7 @@ fn heading(text: &str) {
     println!("\n== {text}");
 }
 
-async fn rehearse(client: &Client, url: &str) -> anyhow::Result<()> {
+async fn rehearse(client: &Client) -> anyhow::Result<()> {
     let document =
         Document::from_yaml(DEMO_FLAGS).context("the built-in demo document is invalid")?;
     let applied = client.apply(&document, false).await?;
@@ -168,7 +168,7 @@ async fn rehearse(client: &Client, url: &str) -> anyhow::Result<()> {
     rollout_rehearsal(client).await?;
 
     heading("Try it yourself against `rampart serve`:");
-    println!("   curl -s -X POST {url}/ofrep/v1/evaluate/flags/new-checkout \\");
+    println!("   curl -s -X POST localhost:4242/ofrep/v1/evaluate/flags/new-checkout \\");
     println!(
         "        -H 'content-type: application/json' -d '{{\"context\":{{\"targetingKey\":\"alice\",\"email\":\"alice@acme.example\"}}}}'"
     );

@@ -345,6 +345,18 @@ async fn transport_errors_are_json_too() {
         .post("/v1/flags", huge)
         .await
         .assert_error(413, "PAYLOAD_TOO_LARGE", None);
+    server
+        .get("/v1/rollouts/abc")
+        .await
+        .assert_error(400, "INVALID_PATH", Some("id"));
+    server
+        .get("/v1/ledger?limit=lots")
+        .await
+        .assert_error(400, "INVALID_QUERY", None);
+    server
+        .get("/v1/rollouts?active=maybe")
+        .await
+        .assert_error(400, "INVALID_QUERY", None);
     let health = server.get("/healthz").await;
     assert_eq!(health.body, json!({"status": "ok", "revision": 0}));
     assert_eq!(server.get("/readyz").await.body["status"], "ready");

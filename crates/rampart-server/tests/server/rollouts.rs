@@ -175,6 +175,14 @@ async fn manual_approval_waits_then_goes_on() {
     let waiting = rollout(&server, &id).await;
     assert_eq!(waiting["phase"], "awaiting_approval");
     assert_eq!(waiting["step"], 0);
+    let promote = act(&server, &id, "promote", None).await;
+    promote.assert_error(409, "ILLEGAL_TRANSITION", None);
+    assert!(
+        promote.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("use approve")
+    );
     let approved = act(&server, &id, "approve", None).await;
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.body["phase"], "ramping");

@@ -1,0 +1,246 @@
+//! The analysis configuration: [`AnalysisSpec`] as users write it, validated by
+//! [`crate::Judge::try_new`]. Defaults are ones a user can trust: α = 0.05 for the whole
+//! rollout, errors within +50% of baseline, p99-slow requests within 2× of baseline, and
+//! `no_data: hold`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::JudgeError;
+
+/// What the judge concludes when the candidate saw no requests at the current step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// Wait: never promote on silence. The default.
+    #[default]
+    Hold,
+    Fail,
+    Pass,
+}
+
+/// What a comparison counts as a "bad event" for the candidate-vs-baseline test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ComparisonMetric {
+    /// Errors.
+    ErrorRate,
+    /// Requests slower than the baseline's `quantile` (e.g. 0.99), frozen per step once the
+    /// baseline has `min_baseline_samples` latencies.
+    Latency {
+        quantile: f64,
+        #[serde(default = "default_min_baseline_samples")]
+        min_baseline_samples: u64,
+    },
+    /// Increments of a named custom counter.
+    Counter { name: String },
+    /// Requests themselves: the candidate gets its assigned share within tolerance, both
+    /// ways (sample-ratio mismatch). Only checked at steps with an assigned share.
+    TrafficShare,
+}
+
+fn default_min_baseline_samples() -> u64 {
+    1_000
+}
+
+/// One candidate-vs-baseline comparison. `tolerance` is relative: 0.5 means the candidate's
+/// bad-event rate may be up to 1.5× the baseline's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub metric: ComparisonMetric,
+    pub tolerance: f64,
+}
+
+impl Comparison {
+    /// The criterion name in decisions: `error_rate`, `latency_p99`, `counter:NAME`,
+    /// `traffic_share`.
+    pub fn name(&self) -> String {
+        match &self.metric {
+            ComparisonMetric::ErrorRate => "error_rate".to_owned(),
+            ComparisonMetric::Latency { quantile, .. } => {
+                format!("latency_{}", percentile_label(*quantile))
+            }
+            ComparisonMetric::Counter { name } => format!("counter:{name}"),
+            ComparisonMetric::TrafficShare => "traffic_share".to_owned(),
+        }
+    }
+}
+
+/// `p99`, `p95`, `p99.9` for a quantile in (0, 1).
+pub(crate) fn percentile_label(quantile: f64) -> String {
+    let percent = (quantile * 1000.0).round() / 10.0;
+    format!("p{percent}")
+}
+
+/// What a guardrail limits on the candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum GuardrailMetric {
+    /// Errors per request, as a fraction (0.01 is 1%).
+    ErrorRate,
+    /// A latency quantile in milliseconds, read from the candidate's sketch.
+    LatencyQuantile { quantile: f64 },
+}
+
+/// An absolute limit on the candidate, breached only once it has held for `for_ms`, as in
+/// Prometheus alerts. The metric is read over the trailing `range_ms` at every window end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Guardrail {
+    pub metric: GuardrailMetric,
+    /// The metric must stay at or below this.
+    pub limit: f64,
+    #[serde(rename = "for_ms", default)]
+    pub for_ms: u64,
+    #[serde(default = "default_range_ms")]
+    pub range_ms: u64,
+    /// Evaluations over fewer candidate requests than this are not breaches.
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+}
+
+fn default_range_ms() -> u64 {
+    30_000
+}
+
+fn default_min_requests() -> u64 {
+    20
+}
+
+impl Guardrail {
+    pub fn name(&self) -> String {
+        match self.metric {
+            GuardrailMetric::ErrorRate => "guardrail:error_rate".to_owned(),
+            GuardrailMetric::LatencyQuantile { quantile } => {
+                format!("guardrail:latency_{}", percentile_label(quantile))
+            }
+        }
+    }
+}
+
+/// The plan's `analysis` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnalysisSpec {
+    /// Bound on the false-rollback rate over the whole rollout, split across comparisons.
+    pub alpha: f64,
+    /// Error level of each non-inferiority (pass) test; "all must pass" needs no split.
+    pub alpha_pass: f64,
+    pub no_data: NoData,
+    /// Pass once the step has soaked and met `min_samples` with no failure, even without
+    /// demonstrated non-inferiority.
+    pub pass_on_soak: bool,
+    pub comparisons: Vec<Comparison>,
+    pub guardrails: Vec<Guardrail>,
+}
+
+impl Default for AnalysisSpec {
+    fn default() -> AnalysisSpec {
+        AnalysisSpec {
+            alpha: 0.05,
+            alpha_pass: 0.05,
+            no_data: NoData::Hold,
+            pass_on_soak: false,
+            comparisons: vec![
+                Comparison {
+                    metric: ComparisonMetric::ErrorRate,
+                    tolerance: 0.5,
+                },
+                Comparison {
+                    metric: ComparisonMetric::Latency {
+                        quantile: 0.99,
+                        min_baseline_samples: default_min_baseline_samples(),
+                    },
+                    tolerance: 1.0,
+                },
+            ],
+            guardrails: Vec::new(),
+        }
+    }
+}
+
+fn check_range(
+    field: String,
+    value: f64,
+    ok: bool,
+    expected: &'static str,
+) -> Result<(), JudgeError> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(JudgeError::OutOfRange {
+            field,
+            value,
+            expected,
+        })
+    }
+}
+
+impl AnalysisSpec {
+    /// Checks every numeric setting and that criterion names are unique.
+    pub(crate) fn validate(&self) -> Result<(), JudgeError> {
+        let open_unit = "strictly between 0 and 1";
+        check_range(
+            "alpha".into(),
+            self.alpha,
+            self.alpha > 0.0 && self.alpha < 1.0,
+            open_unit,
+        )?;
+        check_range(
+            "alpha_pass".into(),
+            self.alpha_pass,
+            self.alpha_pass > 0.0 && self.alpha_pass < 1.0,
+            open_unit,
+        )?;
+        let mut names = Vec::new();
+        for (position, comparison) in self.comparisons.iter().enumerate() {
+            let field = format!("comparisons[{position}]");
+            check_range(
+                format!("{field}.tolerance"),
+                comparison.tolerance,
+                comparison.tolerance > -1.0,
+                "greater than -1",
+            )?;
+            if let ComparisonMetric::Latency { quantile, .. } = comparison.metric {
+                check_range(
+                    format!("{field}.metric.quantile"),
+                    quantile,
+                    quantile > 0.0 && quantile < 1.0,
+                    open_unit,
+                )?;
+            }
+            names.push(comparison.name());
+        }
+        for (position, guardrail) in self.guardrails.iter().enumerate() {
+            let field = format!("guardrails[{position}]");
+            check_range(
+                format!("{field}.limit"),
+                guardrail.limit,
+                guardrail.limit >= 0.0,
+                "a finite number >= 0",
+            )?;
+            if let GuardrailMetric::LatencyQuantile { quantile } = guardrail.metric {
+                check_range(
+                    format!("{field}.metric.quantile"),
+                    quantile,
+                    quantile > 0.0 && quantile <= 1.0,
+                    "in (0, 1]",
+                )?;
+            }
+            names.push(guardrail.name());
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        for pair in sorted.windows(2) {
+            if let [left, right] = pair
+                && left == right
+            {
+                return Err(JudgeError::DuplicateCriterion { name: left.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// α for each comparison's failure test: `alpha / m` (Bonferroni over `m` comparisons).
+    pub fn alpha_per_comparison(&self) -> f64 {
+        self.alpha / self.comparisons.len().max(1) as f64
+    }
+}

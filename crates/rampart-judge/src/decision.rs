@@ -1,0 +1,86 @@
+//! The judge's output: a [`Decision`] with a [`Verdict`], one [`Criterion`] per check and
+//! the blockers in plain words. Mirrors `rampart_rollout::Decision` without depending on it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// One check: what was observed, the statistic computed from it, and the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Criterion {
+    /// `error_rate`, `latency_p99`, `counter:NAME`, `traffic_share`, `guardrail:…`.
+    pub name: String,
+    pub verdict: Verdict,
+    /// E.g. "candidate 4.1% (41/1000) vs baseline 1.0% (10/1000)".
+    pub observed: String,
+    /// E.g. "e-value 43 (regression), 0.2 (non-inferiority)".
+    pub statistic: String,
+    /// E.g. "fail at e >= 40 (alpha 0.05 / 2), pass at e >= 20; tolerance +50%".
+    pub threshold: String,
+    /// While inconclusive: roughly how many more candidate requests the leading test needs.
+    pub more_samples_needed: Option<u64>,
+}
+
+/// The judge's go/no-go for the current step, with everything needed to explain it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub criteria: Vec<Criterion>,
+    /// Why the step can't advance, or why it failed, in plain words.
+    pub blockers: Vec<String>,
+}
+
+impl Decision {
+    /// One line for logs and history: the verdict and its blockers.
+    pub fn summary(&self) -> String {
+        if self.blockers.is_empty() {
+            self.verdict.as_str().to_owned()
+        } else {
+            format!("{}: {}", self.verdict.as_str(), self.blockers.join("; "))
+        }
+    }
+}
+
+/// A rate as a percentage with one decimal, e.g. `4.1%`; `n/a` without requests.
+pub(crate) fn percent(numerator: u64, denominator: u64) -> String {
+    if denominator == 0 {
+        "n/a".to_owned()
+    } else {
+        format!("{:.1}%", 100.0 * numerator as f64 / denominator as f64)
+    }
+}
+
+/// An e-value for people: `0.42`, `3.1`, `43`, `1.2e6`.
+pub(crate) fn e_value(log_e: f64) -> String {
+    let value = log_e.exp();
+    if !value.is_finite() || value >= 1.0e6 {
+        format!("{value:.1e}")
+    } else if value >= 10.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A relative tolerance, e.g. `+50%`, `-10%`.
+pub(crate) fn tolerance(relative: f64) -> String {
+    format!("{:+.0}%", 100.0 * relative)
+}
