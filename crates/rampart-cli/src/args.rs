@@ -81,9 +81,9 @@ pub enum LedgerCommand {
     /// List entries, oldest first.
     List {
         /// Start after this seq.
-        #[arg(long, default_value_t = 0)]
+        #[arg(env = "RAMPART_LEDGER_AFTER", long, default_value_t = 0)]
         after: u64,
-        #[arg(long, default_value_t = 50)]
+        #[arg(env = "RAMPART_LEDGER_LIMIT", long, default_value_t = 50)]
         limit: u32,
     },
     /// Show one entry in full.
@@ -92,10 +92,10 @@ pub enum LedgerCommand {
     Head,
     /// Write every entry as JSON lines, for offline verification and archiving.
     Export {
-        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        #[arg(env = "RAMPART_LEDGER_FORMAT", long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
         /// Write to this file instead of stdout.
-        #[arg(long)]
+        #[arg(env = "RAMPART_LEDGER_OUT", long)]
         out: Option<PathBuf>,
     },
     /// Verify the chain and signatures. Offline with --file or --data-dir (no server needed;
@@ -113,7 +113,7 @@ pub enum ExportFormat {
 #[derive(Debug, Args)]
 pub struct LedgerVerifyArgs {
     /// An exported JSON-lines file (from `rampart ledger export`).
-    #[arg(long, conflicts_with = "data_dir")]
+    #[arg(env = "RAMPART_LEDGER_FILE", long, conflicts_with = "data_dir")]
     pub file: Option<PathBuf>,
     /// A data dir: its rampart.db is read directly, read-only.
     #[arg(long, env = "RAMPART_DATA_DIR")]
@@ -126,7 +126,7 @@ pub struct LedgerVerifyArgs {
     )]
     pub public_keys: Vec<String>,
     /// SEQ:HASH recorded earlier (`rampart ledger head`): also prove it is still in the chain.
-    #[arg(long)]
+    #[arg(env = "RAMPART_LEDGER_EXPECT_HEAD", long)]
     pub expect_head: Option<String>,
 }
 
@@ -140,10 +140,10 @@ pub enum RolloutCommand {
     /// List rollouts, newest first.
     List {
         /// Only this flag's rollouts.
-        #[arg(long)]
+        #[arg(env = "RAMPART_ROLLOUT_FLAG", long)]
         flag: Option<String>,
         /// Only rollouts still in progress.
-        #[arg(long)]
+        #[arg(env = "RAMPART_ROLLOUT_ACTIVE", long)]
         active: bool,
     },
     /// Show a rollout: steps, current weights, soak left, the gate's state and history.
@@ -155,7 +155,7 @@ pub enum RolloutCommand {
     Watch {
         id: u64,
         /// How often to refresh.
-        #[arg(long, default_value = "1s", value_parser = parse_span)]
+        #[arg(env = "RAMPART_WATCH_INTERVAL", long, default_value = "1s", value_parser = parse_span)]
         interval: rampart_rollout::Span,
     },
     /// Let a step that needs approval go on.
@@ -177,9 +177,9 @@ pub enum RolloutCommand {
     Rollback {
         id: u64,
         /// Why; recorded in the rollout's history.
-        #[arg(long)]
+        #[arg(env = "RAMPART_ROLLBACK_REASON", long)]
         reason: String,
-        #[arg(long, value_enum, default_value_t = Mode::Immediate)]
+        #[arg(env = "RAMPART_ROLLBACK_MODE", long, value_enum, default_value_t = Mode::Immediate)]
         mode: Mode,
     },
     /// Stop controlling the flag and leave its weights as they are.
@@ -213,30 +213,30 @@ pub struct RolloutStartArgs {
     /// The flag to roll out (omit with -f).
     pub flag: Option<String>,
     /// Read the whole plan from a YAML or JSON file.
-    #[arg(short = 'f', long = "file", conflicts_with_all = ["candidate", "strategy", "steps"])]
+    #[arg(env = "RAMPART_PLAN_FILE", short = 'f', long = "file", conflicts_with_all = ["candidate", "strategy", "steps"])]
     pub file: Option<PathBuf>,
     /// The variant to move to.
-    #[arg(long)]
+    #[arg(env = "RAMPART_ROLLOUT_CANDIDATE", long)]
     pub candidate: Option<String>,
     /// The variant to move from (default: the flag's default variant).
-    #[arg(long)]
+    #[arg(env = "RAMPART_ROLLOUT_BASELINE", long)]
     pub baseline: Option<String>,
-    #[arg(long, value_enum)]
+    #[arg(env = "RAMPART_ROLLOUT_STRATEGY", long, value_enum)]
     pub strategy: Option<StrategyArg>,
     /// Custom steps as percents, e.g. "1,5,25,100" (implies --strategy custom).
-    #[arg(long)]
+    #[arg(env = "RAMPART_ROLLOUT_STEPS", long)]
     pub steps: Option<String>,
     /// Soak at every step, e.g. 30s, 5m, 1h.
-    #[arg(long, value_parser = parse_span)]
+    #[arg(env = "RAMPART_ROLLOUT_SOAK", long, value_parser = parse_span)]
     pub soak: Option<rampart_rollout::Span>,
     /// Samples each step needs before it may pass.
-    #[arg(long)]
+    #[arg(env = "RAMPART_ROLLOUT_MIN_SAMPLES", long)]
     pub min_samples: Option<u64>,
     /// How a failed gate rolls back.
-    #[arg(long, value_enum)]
+    #[arg(env = "RAMPART_ROLLOUT_ROLLBACK_MODE", long, value_enum)]
     pub rollback_mode: Option<Mode>,
     /// Follow the rollout after starting it (like `rollout watch`).
-    #[arg(long)]
+    #[arg(env = "RAMPART_ROLLOUT_WATCH", long)]
     pub watch: bool,
 }
 
@@ -296,7 +296,7 @@ pub enum FlagCommand {
     Revert {
         key: String,
         /// The revision to restore, from `rampart flag history KEY`.
-        #[arg(long = "to-revision")]
+        #[arg(env = "RAMPART_TO_REVISION", long = "to-revision")]
         to_revision: u64,
     },
 }
@@ -306,34 +306,38 @@ pub struct FlagCreateArgs {
     /// The flag key (omit with -f).
     pub key: Option<String>,
     /// Read the flag from a YAML or JSON file.
-    #[arg(short = 'f', long = "file", conflicts_with_all = ["kind", "variant", "default"])]
+    #[arg(env = "RAMPART_FLAG_FILE", short = 'f', long = "file", conflicts_with_all = ["kind", "variant", "default"])]
     pub file: Option<PathBuf>,
     /// Kind of values: boolean, string, number or object.
-    #[arg(long, default_value = "boolean")]
+    #[arg(env = "RAMPART_FLAG_KIND", long, default_value = "boolean")]
     pub kind: String,
     /// A variant as NAME=VALUE; VALUE is JSON, or a plain string. Repeat for each variant.
     /// Boolean flags default to on=true, off=false.
-    #[arg(long = "variant", value_name = "NAME=VALUE")]
+    #[arg(
+        env = "RAMPART_FLAG_VARIANTS",
+        long = "variant",
+        value_name = "NAME=VALUE"
+    )]
     pub variant: Vec<String>,
     /// The variant served when nothing else applies (defaults to `off`, or the first variant).
-    #[arg(long)]
+    #[arg(env = "RAMPART_FLAG_DEFAULT", long)]
     pub default: Option<String>,
-    #[arg(long)]
+    #[arg(env = "RAMPART_FLAG_DESCRIPTION", long)]
     pub description: Option<String>,
-    #[arg(long)]
+    #[arg(env = "RAMPART_FLAG_OWNER", long)]
     pub owner: Option<String>,
     /// A tag; repeat for several.
-    #[arg(long = "tag")]
+    #[arg(env = "RAMPART_FLAG_TAGS", long = "tag")]
     pub tags: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The YAML or JSON file with the new definition.
-    #[arg(short = 'f', long = "file")]
+    #[arg(env = "RAMPART_UPDATE_FILE", short = 'f', long = "file")]
     pub file: PathBuf,
     /// Only update if the object is still at this revision (optimistic concurrency).
-    #[arg(long)]
+    #[arg(env = "RAMPART_IF_MATCH", long)]
     pub if_match: Option<u64>,
 }
 
@@ -341,7 +345,7 @@ pub struct UpdateArgs {
 pub struct DeleteArgs {
     pub key: String,
     /// Only delete if the object is still at this revision.
-    #[arg(long)]
+    #[arg(env = "RAMPART_IF_MATCH", long)]
     pub if_match: Option<u64>,
 }
 
@@ -349,7 +353,7 @@ pub struct DeleteArgs {
 pub struct StateArgs {
     pub key: String,
     /// Only change the flag if it is still at this revision.
-    #[arg(long)]
+    #[arg(env = "RAMPART_IF_MATCH", long)]
     pub if_match: Option<u64>,
 }
 
@@ -361,7 +365,7 @@ pub enum SegmentCommand {
     Get { name: String },
     /// Create a segment from a YAML or JSON file.
     Create {
-        #[arg(short = 'f', long = "file")]
+        #[arg(env = "RAMPART_SEGMENT_FILE", short = 'f', long = "file")]
         file: PathBuf,
     },
     /// Replace a segment with the contents of a file.
@@ -378,22 +382,22 @@ pub struct EvalArgs {
     #[arg(required_unless_present = "all")]
     pub flag: Option<String>,
     /// The evaluation context as JSON, e.g. '{"targetingKey":"user-1","email":"a@b.c"}'.
-    #[arg(long, short = 'c', default_value = "{}")]
+    #[arg(env = "RAMPART_EVAL_CONTEXT", long, short = 'c', default_value = "{}")]
     pub context: String,
     /// Evaluate every flag (OFREP bulk evaluation).
-    #[arg(long, conflicts_with = "flag")]
+    #[arg(env = "RAMPART_EVAL_ALL", long, conflicts_with = "flag")]
     pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A YAML or JSON file with `segments:` and `flags:` lists.
-    #[arg(short = 'f', long = "file")]
+    #[arg(env = "RAMPART_APPLY_FILE", short = 'f', long = "file")]
     pub file: PathBuf,
     /// Apply without asking.
-    #[arg(long, short = 'y')]
+    #[arg(env = "RAMPART_APPLY_YES", long, short = 'y')]
     pub yes: bool,
     /// Show the plan and stop.
-    #[arg(long, conflicts_with = "yes")]
+    #[arg(env = "RAMPART_APPLY_DRY_RUN", long, conflicts_with = "yes")]
     pub dry_run: bool,
 }

@@ -70,4 +70,30 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         crate::args::Cli::command().debug_assert();
     }
+
+    /// Every option (not positionals, not --help/--version) has a `RAMPART_…` env twin.
+    #[test]
+    fn every_option_has_an_env_twin() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if arg.is_positional() || builtin {
+                    continue;
+                }
+                match arg.get_env() {
+                    Some(env) if env.to_string_lossy().starts_with("RAMPART_") => {}
+                    _ => missing.push(format!("{path} --{}", arg.get_long().unwrap_or("?"))),
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&crate::args::Cli::command(), "rampart", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "options without an env twin: {missing:?}"
+        );
+    }
 }
