@@ -226,10 +226,11 @@ impl Client {
         &self,
         key: &str,
         enabled: bool,
+        if_match: Option<Revision>,
     ) -> Result<FlagResource, SdkError> {
         let action = if enabled { "enable" } else { "disable" };
         let (url, builder) = self.request(Method::POST, &["v1", "flags", key, action]);
-        self.call(url, builder).await
+        self.call(url, with_if_match(builder, if_match)).await
     }
 
     pub async fn flag_history(&self, key: &str) -> Result<History<FlagSpec>, SdkError> {

@@ -11,6 +11,7 @@ mod concurrency;
 mod fixtures;
 mod history;
 mod persistence;
+mod rollout_races;
 mod rollouts;
 
 use std::any::Any;
@@ -67,9 +68,9 @@ pub const CASES: &[(&str, Case)] = &[
     case!(rollouts::update_of_missing_rollout_fails_with_not_found),
     case!(rollouts::failed_rollout_update_rolls_back_the_flag_change),
     case!(rollouts::listing_filters_by_flag_and_active_newest_first),
-    case!(rollouts::rollout_events_carry_the_commits_actor_time_and_revision),
-    case!(rollouts::concurrent_updates_at_one_version_let_exactly_one_win),
-    case!(rollouts::concurrent_read_modify_write_updates_lose_nothing),
+    case!(rollout_races::rollout_events_carry_the_commits_actor_time_and_revision),
+    case!(rollout_races::concurrent_updates_at_one_version_let_exactly_one_win),
+    case!(rollout_races::concurrent_read_modify_write_updates_lose_nothing),
 ];
 
 /// Runs every case in [`CASES`], each against a fresh store from `make`, then panics naming

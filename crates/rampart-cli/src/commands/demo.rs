@@ -148,7 +148,7 @@ async fn rehearse(client: &Client) -> anyhow::Result<()> {
     );
 
     heading("5. Pulled the kill switch: `rampart flag disable new-checkout`");
-    let disabled = client.set_flag_enabled("new-checkout", false).await?;
+    let disabled = client.set_flag_enabled("new-checkout", false, None).await?;
     let result = client.evaluate("new-checkout", &users[0].1).await?;
     println!(
         "   revision {}: alice now gets {}",
@@ -162,7 +162,7 @@ async fn rehearse(client: &Client) -> anyhow::Result<()> {
             item.revision, item.op, item.actor, item.at
         );
     }
-    let restored = client.set_flag_enabled("new-checkout", true).await?;
+    let restored = client.set_flag_enabled("new-checkout", true, None).await?;
     println!("   re-enabled at revision {}", restored.meta.revision);
 
     rollout_rehearsal(client).await?;

@@ -87,23 +87,14 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
     }
 }
 
-/// Enable or disable, honouring `--if-match` by checking the revision first.
+/// Enable or disable; with `--if-match` the server refuses if the flag changed since.
 async fn set_state(
     client: &Client,
     key: &str,
     if_match: Option<u64>,
     enabled: bool,
 ) -> anyhow::Result<FlagResource> {
-    if let Some(expected) = if_match {
-        let mut current = client.get_flag(key).await?;
-        current.flag.state = if enabled {
-            FlagState::Enabled
-        } else {
-            FlagState::Disabled
-        };
-        return Ok(client.update_flag(&current.flag, Some(expected)).await?);
-    }
-    Ok(client.set_flag_enabled(key, enabled).await?)
+    Ok(client.set_flag_enabled(key, enabled, if_match).await?)
 }
 
 fn state_name(state: FlagState) -> &'static str {

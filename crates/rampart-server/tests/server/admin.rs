@@ -361,3 +361,52 @@ async fn transport_errors_are_json_too() {
     assert_eq!(health.body, json!({"status": "ok", "revision": 0}));
     assert_eq!(server.get("/readyz").await.body["status"], "ready");
 }
+
+/// Eight writers race with the same `If-Match`: exactly one wins, the rest get 412, and the
+/// kill switch (read-modify-write on the server) never loses a concurrent edit.
+#[tokio::test]
+async fn concurrent_writers_with_the_same_if_match_lose_nothing() {
+    let server = std::sync::Arc::new(TestServer::start().await);
+    seed(&server).await;
+    let mut racers = Vec::new();
+    for i in 0..8 {
+        let server = server.clone();
+        racers.push(tokio::spawn(async move {
+            let mut flag = checkout_flag();
+            flag["description"] = json!(format!("edit {i}"));
+            server
+                .put("/v1/flags/new-checkout", flag, Some("\"2\""))
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 412, 412, 412, 412, 412, 412, 412]);
+    let winner = server.get("/v1/flags/new-checkout").await.body;
+    assert_eq!(winner["revision"], 3);
+
+    // Disabling keeps the winner's edit, and a disable with a stale If-Match is refused.
+    let stale = server
+        .call(
+            Method::POST,
+            "/v1/flags/new-checkout/disable",
+            None,
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    stale.assert_error(412, "REVISION_MISMATCH", None);
+    let disabled = server
+        .post("/v1/flags/new-checkout/disable", json!(null))
+        .await
+        .body;
+    assert_eq!(
+        disabled["flag"]["description"],
+        winner["flag"]["description"]
+    );
+    assert_eq!(disabled["flag"]["state"], "disabled");
+}
