@@ -14,8 +14,7 @@ use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_rollout::actuate::materialize;
 use rampart_rollout::view::{HistoryEvent, RolloutView, progress};
 use rampart_rollout::{
-    Action, Decision, Event, Evidence, Gate, Phase, Plan, PlanSpec, RolloutState, SoakGate,
-    StepKind,
+    Action, Decision, Event, Evidence, Gate, Plan, PlanSpec, RolloutState, SoakGate, StepKind,
 };
 use rampart_store::{Change, NewRolloutEvent, Precondition, RolloutId, RolloutRecord};
 use serde_json::{Value, json};
@@ -130,10 +129,6 @@ impl Controller {
             decisions: Mutex::new(HashMap::new()),
             sample_base: Mutex::new(HashMap::new()),
         }
-    }
-
-    pub fn now(&self) -> i64 {
-        self.clock.now()
     }
 
     /// Validates a plan, creates the rollout and starts it, in one transaction.
@@ -466,9 +461,4 @@ impl Controller {
             history: Vec::new(),
         })
     }
-}
-
-/// Whether a phase still controls its flag (admin edits to the flag are refused).
-pub fn controls_flag(phase: Phase) -> bool {
-    !phase.is_terminal()
 }

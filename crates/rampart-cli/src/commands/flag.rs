@@ -61,11 +61,15 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
             })
         }
         FlagCommand::Enable(args) => {
-            let flag = set_state(client, &args.key, args.if_match, true).await?;
+            let flag = client
+                .set_flag_enabled(&args.key, true, args.if_match)
+                .await?;
             done(out, &flag, "enabled")
         }
         FlagCommand::Disable(args) => {
-            let flag = set_state(client, &args.key, args.if_match, false).await?;
+            let flag = client
+                .set_flag_enabled(&args.key, false, args.if_match)
+                .await?;
             done(
                 out,
                 &flag,
@@ -85,16 +89,6 @@ pub async fn run(client: &Client, out: Output, command: FlagCommand) -> anyhow::
             )
         }
     }
-}
-
-/// Enable or disable; with `--if-match` the server refuses if the flag changed since.
-async fn set_state(
-    client: &Client,
-    key: &str,
-    if_match: Option<u64>,
-    enabled: bool,
-) -> anyhow::Result<FlagResource> {
-    Ok(client.set_flag_enabled(key, enabled, if_match).await?)
 }
 
 fn state_name(state: FlagState) -> &'static str {

@@ -19,7 +19,7 @@ pub async fn run(client: &Client, out: Output, command: LedgerCommand) -> anyhow
                 let rows = entries.iter().map(|e| {
                     [
                         e.seq.to_string(),
-                        millis_to_rfc3339(e.at),
+                        rampart_server::rfc3339(e.at),
                         e.actor.clone(),
                         e.action.clone(),
                         e.subject.clone(),
@@ -168,17 +168,6 @@ fn read_export(path: &Path) -> anyhow::Result<Vec<Entry>> {
         .collect()
 }
 
-fn millis_to_rfc3339(ms: i64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time_format(nanos).unwrap_or_else(|| ms.to_string())
-}
-
-fn time_format(nanos: i128) -> Option<String> {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
 /// `rampart rollout explain ID`: the rollout's story from the ledger alone.
 pub async fn explain(client: &Client, out: Output, id: u64) -> anyhow::Result<()> {
     let subject = format!("rollout:{id}");
@@ -195,7 +184,7 @@ pub async fn explain(client: &Client, out: Output, id: u64) -> anyhow::Result<()
         return output::json(&entries);
     }
     for entry in &entries {
-        let at = millis_to_rfc3339(entry.at);
+        let at = rampart_server::rfc3339(entry.at);
         let events = entry.detail["events"]
             .as_array()
             .cloned()
