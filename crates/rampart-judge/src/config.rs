@@ -3,6 +3,7 @@
 //! rollout, errors within +50% of baseline, p99-slow requests within 2× of baseline, and
 //! `no_data: hold`.
 
+use rampart_model::Span;
 use serde::{Deserialize, Serialize};
 
 use crate::error::JudgeError;
@@ -19,8 +20,7 @@ pub enum NoData {
 }
 
 /// What a comparison counts as a "bad event" for the candidate-vs-baseline test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ComparisonMetric {
     /// Errors.
     ErrorRate,
@@ -28,7 +28,6 @@ pub enum ComparisonMetric {
     /// baseline has `min_baseline_samples` latencies.
     Latency {
         quantile: f64,
-        #[serde(default = "default_min_baseline_samples")]
         min_baseline_samples: u64,
     },
     /// Increments of a named custom counter.
@@ -44,10 +43,119 @@ fn default_min_baseline_samples() -> u64 {
 
 /// One candidate-vs-baseline comparison. `tolerance` is relative: 0.5 means the candidate's
 /// bad-event rate may be up to 1.5× the baseline's.
+///
+/// Written flat in plans, with per-metric defaults:
+/// `{metric: error_rate, tolerance: 0.5}`, `{metric: latency, quantile: 0.99, tolerance: 1}`,
+/// `{metric: counter, counter: checkout_failed, tolerance: 0.2}`, `{metric: traffic_share}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ComparisonWire", into = "ComparisonWire")]
 pub struct Comparison {
     pub metric: ComparisonMetric,
     pub tolerance: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ComparisonKind {
+    ErrorRate,
+    Latency,
+    Counter,
+    TrafficShare,
+}
+
+/// The flat form of [`Comparison`] in plans.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComparisonWire {
+    metric: ComparisonKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tolerance: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quantile: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_baseline_samples: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    counter: Option<String>,
+}
+
+impl TryFrom<ComparisonWire> for Comparison {
+    type Error = String;
+
+    fn try_from(wire: ComparisonWire) -> Result<Comparison, String> {
+        let only_for = |set: bool, field: &str, metric: &str| {
+            if set {
+                Err(format!("`{field}` applies only to `metric: {metric}`"))
+            } else {
+                Ok(())
+            }
+        };
+        if wire.metric != ComparisonKind::Latency {
+            only_for(wire.quantile.is_some(), "quantile", "latency")?;
+            only_for(
+                wire.min_baseline_samples.is_some(),
+                "min_baseline_samples",
+                "latency",
+            )?;
+        }
+        if wire.metric != ComparisonKind::Counter {
+            only_for(wire.counter.is_some(), "counter", "counter")?;
+        }
+        let (metric, default_tolerance) = match wire.metric {
+            ComparisonKind::ErrorRate => (ComparisonMetric::ErrorRate, 0.5),
+            ComparisonKind::Latency => (
+                ComparisonMetric::Latency {
+                    quantile: wire.quantile.unwrap_or(0.99),
+                    min_baseline_samples: wire
+                        .min_baseline_samples
+                        .unwrap_or_else(default_min_baseline_samples),
+                },
+                1.0,
+            ),
+            ComparisonKind::Counter => match wire.counter {
+                Some(name) if !name.is_empty() => (ComparisonMetric::Counter { name }, 0.5),
+                _ => {
+                    return Err(
+                        "`metric: counter` needs `counter: NAME`, the custom value to compare"
+                            .to_owned(),
+                    );
+                }
+            },
+            ComparisonKind::TrafficShare => (ComparisonMetric::TrafficShare, 0.2),
+        };
+        Ok(Comparison {
+            metric,
+            tolerance: wire.tolerance.unwrap_or(default_tolerance),
+        })
+    }
+}
+
+impl From<Comparison> for ComparisonWire {
+    fn from(comparison: Comparison) -> ComparisonWire {
+        let mut wire = ComparisonWire {
+            metric: ComparisonKind::ErrorRate,
+            tolerance: Some(comparison.tolerance),
+            quantile: None,
+            min_baseline_samples: None,
+            counter: None,
+        };
+        match comparison.metric {
+            ComparisonMetric::ErrorRate => {}
+            ComparisonMetric::Latency {
+                quantile,
+                min_baseline_samples,
+            } => {
+                wire.metric = ComparisonKind::Latency;
+                wire.quantile = Some(quantile);
+                wire.min_baseline_samples = Some(min_baseline_samples);
+            }
+            ComparisonMetric::Counter { name } => {
+                wire.metric = ComparisonKind::Counter;
+                wire.counter = Some(name);
+            }
+            ComparisonMetric::TrafficShare => wire.metric = ComparisonKind::TrafficShare,
+        }
+        wire
+    }
 }
 
 impl Comparison {
@@ -72,8 +180,7 @@ pub(crate) fn percentile_label(quantile: f64) -> String {
 }
 
 /// What a guardrail limits on the candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum GuardrailMetric {
     /// Errors per request, as a fraction (0.01 is 1%).
     ErrorRate,
@@ -83,26 +190,93 @@ pub enum GuardrailMetric {
 
 /// An absolute limit on the candidate, breached only once it has held for `for_ms`, as in
 /// Prometheus alerts. The metric is read over the trailing `range_ms` at every window end.
+///
+/// Written in plans as `{metric: error_rate, limit: 0.01, for: 30s}` or
+/// `{metric: latency, quantile: 0.95, limit: 500, for: 1m, range: 30s, min_requests: 20}`
+/// (latency limits in milliseconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "GuardrailWire", into = "GuardrailWire")]
 pub struct Guardrail {
     pub metric: GuardrailMetric,
     /// The metric must stay at or below this.
     pub limit: f64,
-    #[serde(rename = "for_ms", default)]
     pub for_ms: u64,
-    #[serde(default = "default_range_ms")]
     pub range_ms: u64,
     /// Evaluations over fewer candidate requests than this are not breaches.
-    #[serde(default = "default_min_requests")]
     pub min_requests: u64,
 }
 
-fn default_range_ms() -> u64 {
-    30_000
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum GuardrailKind {
+    ErrorRate,
+    Latency,
+}
+
+/// The flat form of [`Guardrail`] in plans.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardrailWire {
+    metric: GuardrailKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quantile: Option<f64>,
+    limit: f64,
+    #[serde(rename = "for", default)]
+    for_: Span,
+    #[serde(default = "default_range")]
+    range: Span,
+    #[serde(default = "default_min_requests")]
+    min_requests: u64,
+}
+
+fn default_range() -> Span {
+    Span::from_secs(30)
 }
 
 fn default_min_requests() -> u64 {
     20
+}
+
+impl TryFrom<GuardrailWire> for Guardrail {
+    type Error = String;
+
+    fn try_from(wire: GuardrailWire) -> Result<Guardrail, String> {
+        let metric = match (wire.metric, wire.quantile) {
+            (GuardrailKind::ErrorRate, None) => GuardrailMetric::ErrorRate,
+            (GuardrailKind::ErrorRate, Some(_)) => {
+                return Err("`quantile` applies only to `metric: latency`".to_owned());
+            }
+            (GuardrailKind::Latency, quantile) => GuardrailMetric::LatencyQuantile {
+                quantile: quantile.unwrap_or(0.99),
+            },
+        };
+        Ok(Guardrail {
+            metric,
+            limit: wire.limit,
+            for_ms: wire.for_.as_millis(),
+            range_ms: wire.range.as_millis(),
+            min_requests: wire.min_requests,
+        })
+    }
+}
+
+impl From<Guardrail> for GuardrailWire {
+    fn from(guardrail: Guardrail) -> GuardrailWire {
+        let (metric, quantile) = match guardrail.metric {
+            GuardrailMetric::ErrorRate => (GuardrailKind::ErrorRate, None),
+            GuardrailMetric::LatencyQuantile { quantile } => {
+                (GuardrailKind::Latency, Some(quantile))
+            }
+        };
+        GuardrailWire {
+            metric,
+            quantile,
+            limit: guardrail.limit,
+            for_: Span::from_millis(guardrail.for_ms),
+            range: Span::from_millis(guardrail.range_ms),
+            min_requests: guardrail.min_requests,
+        }
+    }
 }
 
 impl Guardrail {
@@ -118,7 +292,7 @@ impl Guardrail {
 
 /// The plan's `analysis` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnalysisSpec {
     /// Bound on the false-rollback rate over the whole rollout, split across comparisons.
     pub alpha: f64,
@@ -201,7 +375,7 @@ impl AnalysisSpec {
             )?;
             if let ComparisonMetric::Latency { quantile, .. } = comparison.metric {
                 check_range(
-                    format!("{field}.metric.quantile"),
+                    format!("{field}.quantile"),
                     quantile,
                     quantile > 0.0 && quantile < 1.0,
                     open_unit,
@@ -211,15 +385,30 @@ impl AnalysisSpec {
         }
         for (position, guardrail) in self.guardrails.iter().enumerate() {
             let field = format!("guardrails[{position}]");
-            check_range(
-                format!("{field}.limit"),
-                guardrail.limit,
-                guardrail.limit >= 0.0,
-                "a finite number >= 0",
-            )?;
+            match guardrail.metric {
+                GuardrailMetric::ErrorRate => check_range(
+                    format!("{field}.limit"),
+                    guardrail.limit,
+                    (0.0..=1.0).contains(&guardrail.limit),
+                    "a fraction between 0 and 1: 0.01 is 1%",
+                )?,
+                GuardrailMetric::LatencyQuantile { .. } => check_range(
+                    format!("{field}.limit"),
+                    guardrail.limit,
+                    guardrail.limit >= 0.0,
+                    "milliseconds, >= 0",
+                )?,
+            }
+            if guardrail.range_ms == 0 {
+                return Err(JudgeError::OutOfRange {
+                    field: format!("{field}.range"),
+                    value: 0.0,
+                    expected: "a duration of at least one window, e.g. 30s",
+                });
+            }
             if let GuardrailMetric::LatencyQuantile { quantile } = guardrail.metric {
                 check_range(
-                    format!("{field}.metric.quantile"),
+                    format!("{field}.quantile"),
                     quantile,
                     quantile > 0.0 && quantile <= 1.0,
                     "in (0, 1]",

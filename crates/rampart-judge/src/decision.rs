@@ -30,11 +30,43 @@ pub struct Criterion {
     /// E.g. "candidate 4.1% (41/1000) vs baseline 1.0% (10/1000)".
     pub observed: String,
     /// E.g. "e-value 43 (regression), 0.2 (non-inferiority)".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub statistic: String,
     /// E.g. "fail at e >= 40 (alpha 0.05 / 2), pass at e >= 20; tolerance +50%".
     pub threshold: String,
     /// While inconclusive: roughly how many more candidate requests the leading test needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_samples_needed: Option<u64>,
+    /// For a failing criterion, when the evidence behind the failure began (ms since the
+    /// epoch): the start of the window from which the regression e-value stayed above 1 up to
+    /// its crossing, or the start of a guardrail's breach. The rollout's "first bad sample".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_since_ms: Option<u64>,
+    /// For a failing criterion, the end of the window at which it failed: checking after
+    /// every window would have failed exactly then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at_ms: Option<u64>,
+}
+
+impl Criterion {
+    /// A criterion without a statistic, e.g. the soak or sample count of a step.
+    pub fn simple(
+        name: impl Into<String>,
+        verdict: Verdict,
+        observed: impl Into<String>,
+        threshold: impl Into<String>,
+    ) -> Criterion {
+        Criterion {
+            name: name.into(),
+            verdict,
+            observed: observed.into(),
+            statistic: String::new(),
+            threshold: threshold.into(),
+            more_samples_needed: None,
+            evidence_since_ms: None,
+            failed_at_ms: None,
+        }
+    }
 }
 
 /// The judge's go/no-go for the current step, with everything needed to explain it.
@@ -47,6 +79,25 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A decision with no criteria: for tests and manual events.
+    pub fn bare(verdict: Verdict) -> Decision {
+        Decision {
+            verdict,
+            criteria: Vec::new(),
+            blockers: Vec::new(),
+        }
+    }
+
+    /// The earliest `evidence_since_ms` among the failing criteria: when the first bad
+    /// sample behind a `fail` arrived.
+    pub fn evidence_since_ms(&self) -> Option<u64> {
+        self.criteria
+            .iter()
+            .filter(|criterion| criterion.verdict == Verdict::Fail)
+            .filter_map(|criterion| criterion.evidence_since_ms)
+            .min()
+    }
+
     /// One line for logs and history: the verdict and its blockers.
     pub fn summary(&self) -> String {
         if self.blockers.is_empty() {

@@ -45,6 +45,8 @@ pub struct Observations<'a> {
 /// One complete window with both arms, and the step it belongs to (`None` before the first).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PairedWindow<'a> {
+    pub start_ms: u64,
+    pub end_ms: u64,
     pub step: Option<usize>,
     pub baseline: Option<&'a Aggregate>,
     pub candidate: Option<&'a Aggregate>,
@@ -215,6 +217,8 @@ fn paired_windows<'a>(observations: &Observations<'a>, now_ms: u64) -> Vec<Paire
                 .iter()
                 .rposition(|step| step.started_at_ms <= start_ms);
             PairedWindow {
+                start_ms,
+                end_ms: start_ms.saturating_add(window_ms),
                 step,
                 baseline: observations.baseline.window(index),
                 candidate: observations.candidate.window(index),

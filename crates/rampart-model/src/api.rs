@@ -1,5 +1,6 @@
 //! Wire types of the admin API, shared by the server and the SDK so the two can't drift.
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -167,4 +168,58 @@ pub struct OfrepBulk {
     pub flags: Vec<OfrepResult>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, Value>,
+}
+
+/// How a request that used a flag ended, as reported in a [`HealthEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    Success,
+    Error,
+}
+
+/// When an event happened: milliseconds since the Unix epoch, or RFC 3339 text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EventTime {
+    Millis(u64),
+    Text(String),
+}
+
+/// One health event, as services (or the SDK's reporter) send them to `POST /v1/events`:
+/// the outcome of one request served with `variant` of `flag`. `shadow` marks the outcome
+/// of a candidate path run in the dark during a shadow step; `values` are custom counters
+/// (non-negative integer counts, e.g. `{"checkout_failed": 1}`); `ts` defaults to receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthEvent {
+    pub flag: String,
+    pub variant: String,
+    pub outcome: EventOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub values: IndexMap<String, f64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<EventTime>,
+}
+
+/// Why one event of a batch was refused; `index` is its position in the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRejection {
+    pub index: usize,
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to `POST /v1/events`: every valid event is accepted even when others in the
+/// batch are rejected. `judged` counts the accepted events that fed an active rollout's
+/// analysis (the rest name a flag or variant no rollout is comparing right now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsResponse {
+    pub accepted: u64,
+    pub judged: u64,
+    pub rejected: Vec<EventRejection>,
 }

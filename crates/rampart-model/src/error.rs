@@ -28,6 +28,8 @@ pub enum ErrorCode {
     Conflict,
     /// The document could not be parsed at all.
     Parse,
+    /// A number is outside its allowed range (α, tolerances, quantiles, limits).
+    OutOfRange,
 }
 
 impl ErrorCode {
@@ -45,6 +47,7 @@ impl ErrorCode {
             ErrorCode::PrerequisiteCycle => "PREREQUISITE_CYCLE",
             ErrorCode::Conflict => "CONFLICTING_FIELDS",
             ErrorCode::Parse => "PARSE_ERROR",
+            ErrorCode::OutOfRange => "OUT_OF_RANGE",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod flag;
 pub mod key;
 pub mod segment;
+pub mod span;
 
 pub use catalog::Catalog;
 pub use condition::{Condition, Operator};
@@ -31,6 +32,7 @@ pub use document::Document;
 pub use error::{ErrorCode, ValidationError};
 pub use flag::{Flag, FlagKind, FlagSpec, FlagState, Prerequisite, Rule, Serve};
 pub use segment::{Segment, SegmentSpec};
+pub use span::Span;
 
 /// A monotonically increasing number for the whole configuration, bumped by every change.
 pub type Revision = u64;

@@ -1,122 +1,83 @@
-//! The gate interface: evidence about the current step in, a [`Decision`] out.
+//! The gate: the judge's health [`Decision`] combined with the step's own conditions.
 //!
-//! [`SoakGate`] is the gate until health analysis lands: it passes once the step has soaked
-//! and seen enough samples, and applies the plan's `no_data` policy to silence.
+//! The judge (`rampart-judge`) compares candidate and baseline and checks guardrails; the
+//! [`SoakGate`] checks what the plan asks of every step: time served (soak) and candidate
+//! samples (`min_samples`), with the plan's `no_data` policy for silence. [`combine`] joins
+//! them: any `fail` fails the step, and it passes only when both pass.
 
+pub use rampart_judge::{Criterion, Decision, NoData, StepContext, Verdict};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::NoData;
+use crate::machine::{RolloutState, Weights};
+use crate::plan::{Plan, StepKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Inconclusive,
+/// The steps entered so far as the judge sees them: when each began, the candidate's
+/// assigned share of all traffic (none for shadow steps, or when a ring makes the share
+/// depend on who the users are), and the step's soak and `min_samples`.
+pub fn step_contexts(plan: &Plan, state: &RolloutState) -> Vec<StepContext> {
+    plan.steps()
+        .iter()
+        .zip(&state.entered_at)
+        .enumerate()
+        .map(|(index, (step, entered_at))| {
+            let weights = Weights::at_step(plan, index);
+            let assigned_share = match step.kind {
+                StepKind::Shadow(_) => None,
+                StepKind::Percent(_) if !weights.rings.is_empty() => None,
+                StepKind::Percent(_) => Some(f64::from(weights.everyone) / 10_000.0),
+            };
+            StepContext {
+                started_at_ms: u64::try_from(*entered_at).unwrap_or(0),
+                assigned_share,
+                soak_ms: step.soak.as_millis(),
+                min_samples: step.min_samples,
+            }
+        })
+        .collect()
 }
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
-
-/// One criterion the gate checked: what was observed against what threshold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Criterion {
-    pub name: String,
-    pub verdict: Verdict,
-    pub observed: String,
-    pub threshold: String,
-}
-
-/// A gate's go/no-go for the current step, with everything needed to explain it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    pub verdict: Verdict,
-    pub criteria: Vec<Criterion>,
-    /// Why the step can't advance (or why it failed), in plain words.
-    pub blockers: Vec<String>,
-}
-
-impl Decision {
-    /// A decision with no criteria: for tests and manual events.
-    pub fn bare(verdict: Verdict) -> Decision {
-        Decision {
-            verdict,
-            criteria: Vec::new(),
-            blockers: Vec::new(),
-        }
-    }
-
-    /// One line for logs and history: the verdict and its blockers.
-    pub fn summary(&self) -> String {
-        if self.blockers.is_empty() {
-            self.verdict.as_str().to_owned()
-        } else {
-            format!("{}: {}", self.verdict.as_str(), self.blockers.join("; "))
-        }
-    }
-}
-
-/// What a gate knows about the current step.
+/// What the plan asks of the current step itself, apart from health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     pub soak_elapsed_ms: u64,
     pub soak_required_ms: u64,
-    /// Samples seen for the candidate at this step (evaluations served, or would-serve in
-    /// a shadow step).
+    /// Candidate requests reported at this step (health events, shadow ones included).
     pub samples: u64,
     pub min_samples: u64,
-    pub no_data: NoData,
 }
 
 pub trait Gate {
     fn decide(&self, evidence: &Evidence) -> Decision;
 }
 
-/// Passes after the soak and `min_samples`; with no samples at all, applies `no_data`.
+/// Passes once the step has soaked and seen `min_samples` candidate requests. Silence is
+/// the judge's to rule on (`no_data`); this gate only counts.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SoakGate;
 
 impl Gate for SoakGate {
     fn decide(&self, evidence: &Evidence) -> Decision {
         let soaked = evidence.soak_elapsed_ms >= evidence.soak_required_ms;
-        let soak = Criterion {
-            name: "soak".to_owned(),
-            verdict: if soaked {
+        let sampled = evidence.samples >= evidence.min_samples;
+        let verdict = |ok: bool| {
+            if ok {
                 Verdict::Pass
             } else {
                 Verdict::Inconclusive
-            },
-            observed: format!("{:.1}s", evidence.soak_elapsed_ms as f64 / 1000.0),
-            threshold: format!(">= {:.1}s", evidence.soak_required_ms as f64 / 1000.0),
+            }
         };
-        let samples_verdict = match (evidence.samples, evidence.no_data) {
-            (0, NoData::Fail) => Verdict::Fail,
-            (0, NoData::Pass) => Verdict::Pass,
-            (0, NoData::Hold) => Verdict::Inconclusive,
-            (n, _) if n >= evidence.min_samples => Verdict::Pass,
-            _ => Verdict::Inconclusive,
-        };
-        let samples = Criterion {
-            name: "samples".to_owned(),
-            verdict: samples_verdict,
-            observed: evidence.samples.to_string(),
-            threshold: format!(
-                ">= {}{}",
-                evidence.min_samples.max(1),
-                if evidence.samples == 0 {
-                    " (no data)"
-                } else {
-                    ""
-                }
-            ),
-        };
+        let soak = Criterion::simple(
+            "soak",
+            verdict(soaked),
+            format!("{:.1}s", evidence.soak_elapsed_ms as f64 / 1000.0),
+            format!(">= {:.1}s", evidence.soak_required_ms as f64 / 1000.0),
+        );
+        let samples = Criterion::simple(
+            "samples",
+            verdict(sampled),
+            evidence.samples.to_string(),
+            format!(">= {}", evidence.min_samples),
+        );
         let mut blockers = Vec::new();
         if !soaked {
             let left = evidence
@@ -124,32 +85,48 @@ impl Gate for SoakGate {
                 .saturating_sub(evidence.soak_elapsed_ms);
             blockers.push(format!("soaking: {:.1}s left", left as f64 / 1000.0));
         }
-        match samples_verdict {
-            Verdict::Fail => {
-                blockers.push("no samples at this step and the plan says no_data: fail".to_owned())
-            }
-            Verdict::Inconclusive if evidence.samples == 0 => {
-                blockers.push("no samples yet for the candidate (no_data: hold)".to_owned());
-            }
-            Verdict::Inconclusive => blockers.push(format!(
-                "{} of {} samples; {} more needed",
+        if !sampled {
+            blockers.push(format!(
+                "{} of {} candidate samples at this step; {} more needed",
                 evidence.samples,
                 evidence.min_samples,
                 evidence.min_samples - evidence.samples
-            )),
-            Verdict::Pass => {}
+            ));
         }
-        let verdict = if samples_verdict == Verdict::Fail {
-            Verdict::Fail
-        } else if soaked && samples_verdict == Verdict::Pass {
-            Verdict::Pass
-        } else {
-            Verdict::Inconclusive
-        };
         Decision {
-            verdict,
+            verdict: verdict(soaked && sampled),
             criteria: vec![soak, samples],
             blockers,
         }
+    }
+}
+
+/// Joins the judge's health decision with the step's own (soak, samples): a failure of
+/// either fails the step; it passes only when both pass. The health criteria come first.
+pub fn combine(health: Decision, step: Decision) -> Decision {
+    let verdict = match (health.verdict, step.verdict) {
+        (Verdict::Fail, _) | (_, Verdict::Fail) => Verdict::Fail,
+        (Verdict::Pass, Verdict::Pass) => Verdict::Pass,
+        _ => Verdict::Inconclusive,
+    };
+    let mut criteria = health.criteria;
+    criteria.extend(step.criteria);
+    let blockers = match verdict {
+        // Only the reasons for failing explain a failure.
+        Verdict::Fail => [
+            (health.verdict, health.blockers),
+            (step.verdict, step.blockers),
+        ]
+        .into_iter()
+        .filter(|(verdict, _)| *verdict == Verdict::Fail)
+        .flat_map(|(_, blockers)| blockers)
+        .collect(),
+        Verdict::Pass => Vec::new(),
+        Verdict::Inconclusive => health.blockers.into_iter().chain(step.blockers).collect(),
+    };
+    Decision {
+        verdict,
+        criteria,
+        blockers,
     }
 }

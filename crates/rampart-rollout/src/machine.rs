@@ -150,6 +150,25 @@ pub struct RollbackState {
     /// Targets still to apply, in order; the last is always `Restored`.
     pub remaining: Vec<Target>,
     pub next_at: Option<Millis>,
+    /// How fast the rollback happened; filled in by the runtime, which owns the clocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timings: Option<RollbackTimings>,
+}
+
+/// The timeline of a rollback: the first bad sample behind the failing verdict, the
+/// decision, and the moment the restored weights were served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackTimings {
+    /// When the evidence behind the failing verdict began (none for a manual rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_sample_at: Option<Millis>,
+    pub decided_at: Millis,
+    /// When the rollback's first weights were committed and published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_at: Option<Millis>,
+    /// Decision to weights served, measured on a monotonic clock, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_to_served_us: Option<u64>,
 }
 
 /// Everything the controller persists about a rollout.
@@ -166,6 +185,9 @@ pub struct RolloutState {
     pub target: Target,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackState>,
+    /// When each step so far was entered (index = step): the judge's step boundaries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entered_at: Vec<Millis>,
 }
 
 impl RolloutState {
@@ -177,6 +199,7 @@ impl RolloutState {
             resume_to: None,
             target: Target::Restored,
             rollback: None,
+            entered_at: Vec::new(),
         }
     }
 }
@@ -443,6 +466,9 @@ fn enter_step(
         StepKind::Percent(_) => Phase::Ramping,
     };
     next.step = index;
+    next.entered_at.truncate(index);
+    next.entered_at.resize(index, now);
+    next.entered_at.push(now);
     next.soak = SoakClock::started(now);
     next.resume_to = None;
     next.target = target.clone();
@@ -480,6 +506,7 @@ fn begin_rollback(
         reason: reason.to_owned(),
         remaining,
         next_at: None,
+        timings: None,
     };
     apply_rollback_step(plan, state, rollback, now, actions)
 }

@@ -3,6 +3,8 @@
 use rampart_model::{Catalog, ErrorCode, ValidationError};
 use serde::{Deserialize, Serialize};
 
+use rampart_judge::{AnalysisSpec, Judge, JudgeError, NoData};
+
 use crate::span::Span;
 
 /// A preset of steps. `custom` takes the plan's own `steps`.
@@ -150,24 +152,6 @@ impl Default for RollbackSpec {
     }
 }
 
-/// What a gate concludes when a step saw no samples at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoData {
-    /// Wait: never promote on silence. The default.
-    #[default]
-    Hold,
-    Fail,
-    Pass,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnalysisSpec {
-    #[serde(default)]
-    pub no_data: NoData,
-}
-
 /// A rollout plan as users write it (YAML or JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +174,8 @@ pub struct PlanSpec {
     pub min_samples: Option<u64>,
     #[serde(default)]
     pub rollback: RollbackSpec,
+    /// Health analysis: comparisons against the baseline, guardrails, α and the `no_data`
+    /// policy. Omitted, it takes the judge's defaults.
     #[serde(default)]
     pub analysis: AnalysisSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +206,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     spec: PlanSpec,
+    judge: Judge,
     baseline: String,
     steps: Vec<Step>,
 }
@@ -302,7 +289,9 @@ impl Plan {
             ));
         }
         let steps = resolve_steps(&expand_steps(&spec)?, Some(catalog))?;
+        let judge = judge(&spec.analysis)?;
         Ok(Plan {
+            judge,
             spec,
             baseline,
             steps,
@@ -321,7 +310,9 @@ impl Plan {
             ));
         };
         let steps = resolve_steps(&expand_steps(&spec)?, None)?;
+        let judge = judge(&spec.analysis)?;
         Ok(Plan {
+            judge,
             spec,
             baseline,
             steps,
@@ -367,6 +358,32 @@ impl Plan {
     pub fn no_data(&self) -> NoData {
         self.spec.analysis.no_data
     }
+
+    /// The validated health analysis that decides each step's gate.
+    pub fn judge(&self) -> &Judge {
+        &self.judge
+    }
+}
+
+/// Validates the `analysis` section, naming the offending field under `analysis.`.
+fn judge(spec: &AnalysisSpec) -> Result<Judge, ValidationError> {
+    Judge::try_new(spec.clone()).map_err(|error| match error {
+        JudgeError::OutOfRange {
+            field,
+            value,
+            expected,
+        } => invalid(
+            ErrorCode::OutOfRange,
+            format!("analysis.{field}"),
+            format!("{value} is out of range: expected {expected}"),
+        ),
+        JudgeError::DuplicateCriterion { name } => invalid(
+            ErrorCode::Conflict,
+            "analysis",
+            format!("criterion `{name}` is configured twice"),
+        ),
+        other => invalid(ErrorCode::OutOfRange, "analysis", other.to_string()),
+    })
 }
 
 /// Expands the strategy into steps, applying plan-wide and per-step defaults.

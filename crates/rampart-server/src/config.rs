@@ -20,6 +20,8 @@ pub struct Config {
     pub storage: Storage,
     /// The largest request body accepted, in bytes. Larger bodies get 413.
     pub max_body_bytes: usize,
+    /// The largest `POST /v1/events` body (batches of up to 10 000 events).
+    pub max_events_body_bytes: usize,
     /// How often the rollout controller checks every active rollout.
     pub tick_interval: Duration,
     /// Run the controller loop. Tests turn it off and call `Controller::tick` by hand.
@@ -52,6 +54,7 @@ impl Config {
         Config {
             storage,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_events_body_bytes: crate::events::DEFAULT_MAX_EVENTS_BODY_BYTES,
             tick_interval: DEFAULT_TICK_INTERVAL,
             run_controller: true,
             clock: Arc::new(SystemClock),

@@ -9,31 +9,33 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use rampart_judge::Observations;
 use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_rollout::actuate::materialize;
 use rampart_rollout::view::{HistoryEvent, RolloutView, progress};
 use rampart_rollout::{
-    Action, Decision, Event, Evidence, Gate, Plan, PlanSpec, RolloutState, SoakGate, StepKind,
+    Action, Decision, Event, Evidence, Gate, Millis, Plan, PlanSpec, RollbackTimings, RolloutState,
+    SoakGate, Verdict, combine, step_contexts,
 };
 use rampart_store::{Change, NewRolloutEvent, Precondition, RolloutId, RolloutRecord};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
-use crate::counters::Counters;
 use crate::error::ApiError;
+use crate::health::{Health, WINDOW_MS};
 use crate::state::{AppState, rfc3339};
 
 #[derive(Debug)]
 pub struct Controller {
     state: AppState,
     clock: Arc<dyn Clock>,
-    counters: Arc<Counters>,
+    /// The health events of every active rollout, fed by `POST /v1/events`.
+    health: Arc<Health>,
     lock: tokio::sync::Mutex<()>,
     /// The latest gate decision per rollout, for display. Not persisted.
     decisions: Mutex<HashMap<RolloutId, Decision>>,
-    /// Candidate samples counted when the current step began: (step, count).
-    sample_base: Mutex<HashMap<RolloutId, (usize, u64)>>,
 }
 
 /// A persisted rollout, decoded.
@@ -120,15 +122,24 @@ fn event_detail(event: &Event, actions: &[Action]) -> Value {
 }
 
 impl Controller {
-    pub fn new(state: AppState, clock: Arc<dyn Clock>, counters: Arc<Counters>) -> Controller {
+    pub fn new(state: AppState, clock: Arc<dyn Clock>) -> Controller {
         Controller {
             state,
             clock,
-            counters,
+            health: Arc::new(Health::default()),
             lock: tokio::sync::Mutex::new(()),
             decisions: Mutex::new(HashMap::new()),
-            sample_base: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The controller's clock, in ms since the epoch.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// The health events of the active rollouts.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// Validates a plan, creates the rollout and starts it, in one transaction.
@@ -185,7 +196,7 @@ impl Controller {
         actor: &str,
     ) -> Result<RolloutView, ApiError> {
         let _guard = self.lock.lock().await;
-        self.transition(id, event, actor).await?;
+        self.transition(id, event, actor, Instant::now()).await?;
         self.view(id, false).await
     }
 
@@ -200,14 +211,38 @@ impl Controller {
             })
     }
 
-    async fn transition(&self, id: RolloutId, event: Event, actor: &str) -> Result<bool, ApiError> {
+    /// Applies `event`, decided at `decided` (monotonic), and commits the result. A rollback
+    /// that begins here records its timings: the first bad sample behind a failing gate, the
+    /// decision, and (in a second commit, once published) when the weights were served.
+    async fn transition(
+        &self,
+        id: RolloutId,
+        event: Event,
+        actor: &str,
+        decided: Instant,
+    ) -> Result<bool, ApiError> {
         let record = self.record(id).await?;
         let loaded = decode(record)?;
         let now = self.clock.now();
-        let (next, actions) = rampart_rollout::step(&loaded.plan, &loaded.state, &event, now)
+        let (mut next, actions) = rampart_rollout::step(&loaded.plan, &loaded.state, &event, now)
             .map_err(ApiError::Transition)?;
         if next == loaded.state && actions.is_empty() {
             return Ok(false);
+        }
+        let rollback_began = loaded.state.rollback.is_none();
+        if rollback_began && let Some(rollback) = next.rollback.as_mut() {
+            let first_bad = match &event {
+                Event::Tick(decision) => decision
+                    .evidence_since_ms()
+                    .and_then(|ms| Millis::try_from(ms).ok()),
+                _ => None,
+            };
+            rollback.timings = Some(RollbackTimings {
+                first_bad_sample_at: first_bad,
+                decided_at: now,
+                served_at: None,
+                decision_to_served_us: None,
+            });
         }
         let update = Change::UpdateRollout {
             id,
@@ -224,8 +259,58 @@ impl Controller {
         };
         self.commit(&loaded.plan, &loaded.base, &actions, update, actor)
             .await?;
+        // Committed and published: the rollback's weights are being served.
+        let served = decided.elapsed();
         self.after_commit(id, &loaded.plan, &loaded.base, &next, &actions);
+        if rollback_began && next.rollback.is_some() {
+            self.record_served(id, next, served).await;
+        }
         Ok(true)
+    }
+
+    /// Second half of a rollback's timings: when its weights were served. Best effort: the
+    /// rollback itself is already committed, so a failure here is only logged.
+    async fn record_served(
+        &self,
+        id: RolloutId,
+        mut state: RolloutState,
+        served: std::time::Duration,
+    ) {
+        let served_at = self.clock.now();
+        let Some(timings) = state.rollback.as_mut().and_then(|r| r.timings.as_mut()) else {
+            return;
+        };
+        timings.served_at = Some(served_at);
+        timings.decision_to_served_us = Some(u64::try_from(served.as_micros()).unwrap_or(u64::MAX));
+        let detail = json!({"timings": timings});
+        tracing::info!(
+            rollout = id,
+            decision_to_served_us = timings.decision_to_served_us,
+            "rollback weights served"
+        );
+        let result = async {
+            let record = self.record(id).await?;
+            let update = Change::UpdateRollout {
+                id,
+                expected_version: record.version,
+                state: json!(state),
+                phase: state.phase.as_str().to_owned(),
+                active: !state.phase.is_terminal(),
+                events: vec![NewRolloutEvent {
+                    event: "rollback_served".to_owned(),
+                    from_phase: state.phase.as_str().to_owned(),
+                    to_phase: state.phase.as_str().to_owned(),
+                    detail,
+                }],
+            };
+            self.state
+                .mutate("controller", |_, _| Ok((vec![update], ())))
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(rollout = id, error = %e, "could not record the rollback's timings");
+        }
     }
 
     /// Commits the flag change implied by `actions` together with the rollout change.
@@ -314,25 +399,11 @@ impl Controller {
         if let Ok(mut decisions) = self.decisions.lock() {
             decisions.remove(&id);
         }
-        let samples = self.candidate_samples(plan, state);
-        if let Ok(mut bases) = self.sample_base.lock() {
-            bases.insert(id, (state.step, samples));
-        }
-    }
-
-    /// Candidate evaluations served so far (would-serve in a shadow step).
-    fn candidate_samples(&self, plan: &Plan, state: &RolloutState) -> u64 {
-        let Some(counters) = self.counters.get(plan.flag()) else {
-            return 0;
-        };
-        let shadow = matches!(
-            plan.steps().get(state.step).map(|s| s.kind),
-            Some(StepKind::Shadow(_))
-        );
-        if shadow {
-            counters.would_serve(plan.candidate())
+        if state.phase.is_terminal() {
+            self.health.untrack(plan.flag(), id);
         } else {
-            counters.served(plan.candidate())
+            self.health
+                .track(plan.flag(), id, plan.baseline(), plan.candidate());
         }
     }
 
@@ -351,8 +422,9 @@ impl Controller {
                 }
             };
             let decision = self.decide(id, &loaded);
+            let decided = Instant::now();
             match self
-                .transition(id, Event::Tick(decision), "controller")
+                .transition(id, Event::Tick(decision), "controller", decided)
                 .await
             {
                 Ok(true) => transitions += 1,
@@ -365,26 +437,44 @@ impl Controller {
         Ok(transitions)
     }
 
+    /// The gate for the current step: the plan's judge over the rollout's health events,
+    /// combined with the step's soak and `min_samples`.
     fn decide(&self, id: RolloutId, loaded: &Loaded) -> Decision {
         let now = self.clock.now();
-        let total = self.candidate_samples(&loaded.plan, &loaded.state);
-        // Samples count from the step's start; after a restart, from the first tick.
-        let base = self.sample_base.lock().ok().map(|mut bases| {
-            let entry = bases.entry(id).or_insert((loaded.state.step, total));
-            if entry.0 != loaded.state.step {
-                *entry = (loaded.state.step, total);
-            }
-            entry.1
+        let now_ms = u64::try_from(now).unwrap_or(0);
+        let plan = &loaded.plan;
+        self.health
+            .track(plan.flag(), id, plan.baseline(), plan.candidate());
+        let steps = step_contexts(plan, &loaded.state);
+        let step_started_ms = steps
+            .get(loaded.state.step)
+            .map_or(now_ms, |s| s.started_at_ms);
+        let judged = self.health.with_arms(plan.flag(), |arms| {
+            let observations = Observations {
+                baseline: &arms.baseline,
+                candidate: &arms.candidate,
+                steps: &steps,
+            };
+            let decision = plan.judge().decide(&observations, now_ms);
+            // Windows up to `now` are judged: later events land after them.
+            arms.judged_until_ms = arms.judged_until_ms.max(now_ms / WINDOW_MS * WINDOW_MS);
+            (decision, arms.candidate_requests(step_started_ms, now_ms))
         });
-        let step = loaded.plan.steps().get(loaded.state.step);
+        let (health, samples) = judged.unwrap_or_else(|| {
+            let mut decision = Decision::bare(Verdict::Inconclusive);
+            decision
+                .blockers
+                .push("health events are not being collected yet".to_owned());
+            (decision, 0)
+        });
+        let step = plan.steps().get(loaded.state.step);
         let evidence = Evidence {
             soak_elapsed_ms: loaded.state.soak.elapsed_ms(now),
             soak_required_ms: step.map_or(0, |s| s.soak.as_millis()),
-            samples: total.saturating_sub(base.unwrap_or(total)),
+            samples,
             min_samples: step.map_or(0, |s| s.min_samples),
-            no_data: loaded.plan.no_data(),
         };
-        let decision = SoakGate.decide(&evidence);
+        let decision = combine(health, SoakGate.decide(&evidence));
         if let Ok(mut decisions) = self.decisions.lock() {
             decisions.insert(id, decision.clone());
         }

@@ -38,6 +38,9 @@ pub enum ApiError {
     Transition(#[from] rampart_rollout::TransitionError),
     #[error("request body is larger than the server's limit (serve --max-body-bytes)")]
     TooLarge,
+    /// An event batch with more events than one request may carry (413).
+    #[error("{count} events in one batch; send at most {max} per request", max = crate::events::MAX_EVENTS_PER_BATCH)]
+    TooManyEvents { count: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -64,7 +67,7 @@ impl ApiError {
             ApiError::InUse(_) | ApiError::RolloutActive { .. } | ApiError::Transition(_) => {
                 StatusCode::CONFLICT
             }
-            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge | ApiError::TooManyEvents { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                 StoreError::AlreadyExists { .. } => StatusCode::CONFLICT,
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::RolloutActive { .. } => "ROLLOUT_ACTIVE",
             ApiError::Transition(_) => "ILLEGAL_TRANSITION",
             ApiError::TooLarge => "PAYLOAD_TOO_LARGE",
+            ApiError::TooManyEvents { .. } => "BATCH_TOO_LARGE",
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => "NOT_FOUND",
                 StoreError::AlreadyExists { .. } => "ALREADY_EXISTS",

@@ -21,8 +21,10 @@ pub mod config;
 pub mod controller;
 mod counters;
 mod error;
+pub mod events;
 mod extract;
 mod flags;
+pub mod health;
 mod keys;
 mod ledger;
 mod ofrep;
@@ -65,6 +67,7 @@ pub struct App {
     state: state::AppState,
     controller: Arc<Controller>,
     max_body_bytes: usize,
+    max_events_body_bytes: usize,
     tick_interval: std::time::Duration,
     run_controller: bool,
 }
@@ -127,15 +130,12 @@ impl App {
         let ledger_keys = Arc::new(ledger::LedgerKeys::new(data_dir, signer, rotatable));
         let counters = Arc::new(counters::Counters::default());
         let state = state::AppState::load(store, counters.clone(), ledger_keys).await?;
-        let controller = Arc::new(Controller::new(
-            state.clone(),
-            config.clock.clone(),
-            counters,
-        ));
+        let controller = Arc::new(Controller::new(state.clone(), config.clock.clone()));
         Ok(App {
             state,
             controller,
             max_body_bytes: config.max_body_bytes,
+            max_events_body_bytes: config.max_events_body_bytes,
             tick_interval: config.tick_interval,
             run_controller: config.run_controller,
         })
@@ -182,6 +182,10 @@ impl App {
             .route("/v1/rollouts/{id}/rollback", post(rollouts::rollback))
             .route("/v1/rollouts/{id}/abort", post(rollouts::abort))
             .route("/v1/apply", post(apply::apply))
+            .route(
+                "/v1/events",
+                post(events::ingest).layer(DefaultBodyLimit::max(self.max_events_body_bytes)),
+            )
             .route("/v1/ledger", get(ledger::list))
             .route("/v1/ledger/head", get(ledger::head))
             .route("/v1/ledger/key", get(ledger::key))

@@ -2,6 +2,7 @@
 
 mod server {
     pub mod admin;
+    pub mod analysis;
     pub mod apply;
     pub mod ledger;
     pub mod ofrep;

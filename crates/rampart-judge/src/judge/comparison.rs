@@ -23,19 +23,40 @@ struct Tests {
     regression: CountTest,
     non_inferiority: CountTest,
     tally: Tally,
+    alpha_fail: f64,
+    /// Start of the window from which the regression's `ln M` has stayed above 0.
+    rising_since_ms: Option<u64>,
+    /// `(evidence since, failed at)` once the regression test rejected.
+    failure: Option<(u64, u64)>,
 }
 
 impl Tests {
-    fn new(tolerance: f64) -> Tests {
+    fn new(tolerance: f64, alpha_fail: f64) -> Tests {
         Tests {
             regression: CountTest::new(Direction::Worse, tolerance),
             non_inferiority: CountTest::new(Direction::NotWorse, tolerance),
             tally: Tally::default(),
+            alpha_fail,
+            rising_since_ms: None,
+            failure: None,
         }
     }
 
     /// One window: `(bad, exposure)` for the candidate and the baseline.
-    fn observe(&mut self, candidate: (u64, u64), baseline: (u64, u64)) {
+    fn observe(&mut self, window: &PairedWindow<'_>, candidate: (u64, u64), baseline: (u64, u64)) {
+        self.count(candidate, baseline);
+        if self.regression.log_e_value() <= 0.0 {
+            self.rising_since_ms = None;
+        } else if self.rising_since_ms.is_none() {
+            self.rising_since_ms = Some(window.start_ms);
+        }
+        if self.failure.is_none() && self.regression.rejected(self.alpha_fail) {
+            let since = self.rising_since_ms.unwrap_or(window.start_ms);
+            self.failure = Some((since, window.end_ms));
+        }
+    }
+
+    fn count(&mut self, candidate: (u64, u64), baseline: (u64, u64)) {
         let (candidate_bad, candidate_exposure) = candidate;
         let (baseline_bad, baseline_exposure) = baseline;
         self.tally.candidate_bad += candidate_bad;
@@ -65,7 +86,7 @@ pub(super) fn evaluate(
     let name = comparison.name();
     match &comparison.metric {
         ComparisonMetric::ErrorRate => {
-            let tests = run_counts(windows, comparison.tolerance, |aggregate| {
+            let tests = run_counts(windows, comparison.tolerance, alpha_fail, |aggregate| {
                 (aggregate.errors(), aggregate.requests())
             });
             report(
@@ -79,7 +100,7 @@ pub(super) fn evaluate(
             )
         }
         ComparisonMetric::Counter { name: counter } => {
-            let tests = run_counts(windows, comparison.tolerance, |aggregate| {
+            let tests = run_counts(windows, comparison.tolerance, alpha_fail, |aggregate| {
                 (aggregate.counter(counter), aggregate.requests())
             });
             let label = format!("{counter} rate");
@@ -100,6 +121,7 @@ pub(super) fn evaluate(
             let (tests, threshold) = run_latency(
                 windows,
                 comparison.tolerance,
+                alpha_fail,
                 *quantile,
                 *min_baseline_samples,
             );
@@ -132,13 +154,14 @@ pub(super) fn evaluate(
 fn run_counts(
     windows: &[PairedWindow<'_>],
     tolerance: f64,
+    alpha_fail: f64,
     bad_and_exposure: impl Fn(&Aggregate) -> (u64, u64),
 ) -> Tests {
-    let mut tests = Tests::new(tolerance);
+    let mut tests = Tests::new(tolerance, alpha_fail);
     for window in windows.iter().filter(|window| window.step.is_some()) {
         let candidate = window.candidate.map_or((0, 0), &bad_and_exposure);
         let baseline = window.baseline.map_or((0, 0), &bad_and_exposure);
-        tests.observe(candidate, baseline);
+        tests.observe(window, candidate, baseline);
     }
     tests
 }
@@ -150,17 +173,24 @@ fn run_counts(
 fn run_latency(
     windows: &[PairedWindow<'_>],
     tolerance: f64,
+    alpha_fail: f64,
     quantile: f64,
     min_samples: u64,
 ) -> (Tests, Option<i32>) {
-    let mut tests = Tests::new(tolerance);
+    let mut tests = Tests::new(tolerance, alpha_fail);
     let mut history = LatencySketch::new();
     let mut current_step: Option<usize> = None;
     let mut threshold: Option<i32> = None;
     let freeze = |history: &LatencySketch| {
-        // A quantile in the zero bucket makes every tracked latency "slow".
-        (history.count() >= min_samples.max(1))
-            .then(|| history.quantile_bucket(quantile).unwrap_or(i32::MIN))
+        // "Slow" starts at the lower edge of the bucket holding the quantile, so at least
+        // `1 − quantile` of the baseline's history was slow: even with few distinct latency
+        // values there are slow requests to compare. A quantile in the zero bucket makes
+        // every tracked latency slow.
+        (history.count() >= min_samples.max(1)).then(|| {
+            history
+                .quantile_bucket(quantile)
+                .map_or(i32::MIN, |bucket| bucket.saturating_sub(1))
+        })
     };
     for window in windows {
         if window.step != current_step {
@@ -173,6 +203,7 @@ fn run_latency(
                 (sketch.count_above(index), sketch.count())
             };
             tests.observe(
+                window,
                 window.candidate.map_or((0, 0), slow),
                 window.baseline.map_or((0, 0), slow),
             );
@@ -254,6 +285,8 @@ fn report(
         statistic,
         threshold,
         more_samples_needed: needed,
+        evidence_since_ms: tests.failure.map(|(since, _)| since),
+        failed_at_ms: tests.failure.map(|(_, at)| at),
     };
     (criterion, blocker)
 }
@@ -350,6 +383,8 @@ fn traffic_share(
         statistic,
         threshold,
         more_samples_needed: None,
+        evidence_since_ms: None,
+        failed_at_ms: None,
     };
     (criterion, blocker)
 }

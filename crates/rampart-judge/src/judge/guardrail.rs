@@ -140,6 +140,7 @@ pub(super) fn evaluate(
             format!("{words} for {held_s:.0}s of the {for_s:.0}s it must last to fail"),
         )
     };
+    let breach_began_ms = breached_since_ms.saturating_sub(window_ms);
     let criterion = Criterion {
         name,
         verdict,
@@ -147,18 +148,22 @@ pub(super) fn evaluate(
         statistic: format!("breached for {held_s:.0}s"),
         threshold,
         more_samples_needed: None,
+        evidence_since_ms: firing.then_some(breach_began_ms),
+        // The first window end at which the breach had lasted `for`.
+        failed_at_ms: firing.then(|| {
+            let due = breached_since_ms.saturating_add(rail.for_ms);
+            due.div_ceil(window_ms)
+                .saturating_mul(window_ms)
+                .min(now_ms)
+        }),
     };
     (criterion, Some(blocker))
 }
 
 fn clear(name: String, observed: String, threshold: String) -> (Criterion, Option<String>) {
     let criterion = Criterion {
-        name,
-        verdict: Verdict::Pass,
-        observed,
         statistic: "not breached".to_owned(),
-        threshold,
-        more_samples_needed: None,
+        ..Criterion::simple(name, Verdict::Pass, observed, threshold)
     };
     (criterion, None)
 }

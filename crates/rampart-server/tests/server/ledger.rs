@@ -214,15 +214,29 @@ async fn rollout_decisions_are_ledgered_with_their_evidence() {
         .collect();
     assert_eq!(
         actions,
-        ["rollout.create", "rollout.transition", "rollout.transition"]
+        [
+            "rollout.create",
+            "rollout.transition",
+            "rollout.transition",
+            "rollout.transition"
+        ]
     );
     let tick = &rollout[1]["detail"]["events"][0];
     assert_eq!(tick["event"], "tick");
     assert_eq!(tick["detail"]["decision"]["verdict"], "pass");
-    assert_eq!(tick["detail"]["decision"]["criteria"][0]["name"], "soak");
+    let criteria = tick["detail"]["decision"]["criteria"].as_array().unwrap();
+    let names: Vec<&str> = criteria
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["error_rate", "latency_p99", "soak", "samples"]);
     let rollback = &rollout[2]["detail"]["events"][0];
     assert_eq!(rollback["detail"]["reason"], "p99 doubled");
     assert_eq!(rollback["to"], "rolled_back");
+    // Then the moment its weights were served, for the rollback's timings.
+    let served = &rollout[3]["detail"]["events"][0];
+    assert_eq!(served["event"], "rollback_served");
+    assert!(served["detail"]["timings"]["decision_to_served_us"].is_u64());
     // The flag changes of those transitions are in the same commits, ledgered beside them.
     assert!(
         all.iter()

@@ -19,9 +19,11 @@ async fn boolean_flag(server: &TestServer, key: &str) {
 /// Each traffic burst uses users never seen before, as real traffic would.
 static NEXT_USER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Evaluates `n` new users over OFREP so the step has samples; returns how many got `on`.
+/// Evaluates `n` new users over OFREP and reports each request's (healthy) outcome as a
+/// health event, as a service would, so the step has samples; returns how many got `on`.
 async fn traffic(server: &TestServer, flag: &str, n: usize) -> usize {
     let mut on = 0;
+    let mut events = Vec::new();
     for _ in 0..n {
         let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // One visitor in four is an employee, so `internal` ring steps see traffic too.
@@ -40,11 +42,24 @@ async fn traffic(server: &TestServer, flag: &str, n: usize) -> usize {
         if reply.body["value"] == true {
             on += 1;
         }
+        events.push(json!({"flag": flag, "variant": reply.body["variant"], "outcome": "success", "latency_ms": 20}));
+        if let Some(shadow) = reply.body["metadata"]["shadowVariant"].as_str() {
+            events.push(json!({"flag": flag, "variant": shadow, "outcome": "success", "latency_ms": 20, "shadow": true}));
+        }
     }
+    let reply = server.post("/v1/events", Value::Array(events)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["rejected"], json!([]), "{}", reply.body);
     on
 }
 
-async fn start(server: &TestServer, plan: Value) -> Value {
+/// These tests exercise the rollout machine, not the statistics: traffic here is all
+/// healthy, so a step passes on its soak and samples (`pass_on_soak`) unless a plan says
+/// otherwise. `analysis.rs` covers the judge's own verdicts.
+async fn start(server: &TestServer, mut plan: Value) -> Value {
+    if plan.get("analysis").is_none() {
+        plan["analysis"] = json!({"pass_on_soak": true});
+    }
     let reply = server.post("/v1/rollouts", plan).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body
@@ -383,7 +398,8 @@ async fn a_shadow_step_serves_baseline_and_counts_the_counterfactual() {
         counts["shadow"],
         json!([{"served": "off", "would_serve": "on", "count": 41}])
     );
-    // The shadow's would-serve counts are the step's samples: the gate passes after the soak.
+    // The shadow outcomes reported for the candidate are the step's samples: the gate
+    // passes after the soak.
     server.clock.advance_ms(2 * MINUTE);
     server.controller.tick().await.unwrap();
     let view = rollout(&server, &id).await;
@@ -418,7 +434,7 @@ async fn without_traffic_the_default_policy_holds() {
         view["gate"]["blockers"][0]
             .as_str()
             .unwrap()
-            .contains("no samples"),
+            .contains("no candidate requests"),
         "{view}"
     );
 }

@@ -1,0 +1,207 @@
+//! `POST /v1/events`: health events from services (or the SDK's reporter) into the judge.
+//!
+//! The body is a JSON array of events, or `{"events": [...]}`, at most
+//! [`MAX_EVENTS_PER_BATCH`] of them. Each event is validated on its own: a bad one is listed
+//! in `rejected` with its index, a code and a message, and never drops the good ones.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use rampart_judge::Outcome;
+use rampart_model::api::{EventOutcome, EventRejection, EventTime, EventsResponse, HealthEvent};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::controller::Controller;
+use crate::error::ApiError;
+use crate::extract::body_bytes;
+use crate::health::Sample;
+use crate::state::Live;
+
+/// The most events one request may carry.
+pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
+/// 8 MiB: 10 000 events with a few custom values each, with room to spare.
+pub const DEFAULT_MAX_EVENTS_BODY_BYTES: usize = 8 << 20;
+/// Latencies above an hour are not request latencies.
+const MAX_LATENCY_MS: f64 = 3_600_000.0;
+/// Events may be this late (ms) …
+const MAX_AGE_MS: u64 = 3_600_000;
+/// … or this far ahead of the server's clock (clock skew).
+const MAX_SKEW_MS: u64 = 300_000;
+/// Custom values are counts; larger ones are certainly a mistake.
+const MAX_VALUE: f64 = 1e12;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wrapped<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let parsed = match first {
+        Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(bytes),
+        Some(b'{') => serde_json::from_slice::<Wrapped<'_>>(bytes).map(|w| w.events),
+        _ => {
+            return Err(ApiError::bad_request(
+                "INVALID_BODY",
+                None,
+                "expected a JSON array of events, or {\"events\": [...]}",
+            ));
+        }
+    };
+    parsed.map_err(|e| {
+        ApiError::bad_request(
+            "INVALID_JSON",
+            None,
+            format!("request body is not a valid event batch: {e}"),
+        )
+    })
+}
+
+fn reject(index: usize, code: &str, message: String) -> EventRejection {
+    EventRejection {
+        index,
+        code: code.to_owned(),
+        message,
+    }
+}
+
+/// The event's time in ms since the epoch; receipt time when absent.
+fn timestamp(ts: Option<&EventTime>, now_ms: u64) -> Result<u64, (&'static str, String)> {
+    let at_ms = match ts {
+        None => return Ok(now_ms),
+        Some(EventTime::Millis(ms)) => *ms,
+        Some(EventTime::Text(text)) => {
+            let parsed = time::OffsetDateTime::parse(
+                text,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|e| {
+                (
+                    "INVALID_TS",
+                    format!(
+                        "ts: {text:?} is not RFC 3339 ({e}); or send milliseconds since the epoch"
+                    ),
+                )
+            })?;
+            u64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+        }
+    };
+    if at_ms.saturating_add(MAX_AGE_MS) < now_ms || at_ms > now_ms.saturating_add(MAX_SKEW_MS) {
+        return Err((
+            "TS_OUT_OF_RANGE",
+            format!(
+                "ts: {at_ms} ms is more than {} min before or {} min after the server's clock ({now_ms} ms)",
+                MAX_AGE_MS / 60_000,
+                MAX_SKEW_MS / 60_000
+            ),
+        ));
+    }
+    Ok(at_ms.min(now_ms))
+}
+
+fn valid_value_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+}
+
+/// Checks one parsed event against the catalog and turns it into a sample.
+fn check<'e>(
+    live: &crate::state::Published,
+    event: &'e HealthEvent,
+    now_ms: u64,
+) -> Result<Sample<'e>, (&'static str, String)> {
+    let Some(flag) = live.catalog().flag(&event.flag) else {
+        return Err(("UNKNOWN_FLAG", format!("flag: no flag `{}`", event.flag)));
+    };
+    if !flag.spec().variants.contains_key(&event.variant) {
+        return Err((
+            "UNKNOWN_VARIANT",
+            format!(
+                "variant: flag `{}` has no variant `{}`",
+                event.flag, event.variant
+            ),
+        ));
+    }
+    if let Some(latency) = event.latency_ms
+        && !(latency.is_finite() && (0.0..=MAX_LATENCY_MS).contains(&latency))
+    {
+        return Err((
+            "INVALID_LATENCY",
+            format!(
+                "latency_ms: {latency} is not a latency; expected milliseconds from 0 to {MAX_LATENCY_MS}"
+            ),
+        ));
+    }
+    let mut counters = Vec::with_capacity(event.values.len());
+    for (name, value) in &event.values {
+        if !valid_value_name(name) {
+            return Err((
+                "INVALID_VALUE",
+                format!("values: {name:?} is not a valid name (1-64 of A-Z a-z 0-9 _ - . :)"),
+            ));
+        }
+        if !(value.is_finite() && *value >= 0.0 && value.fract() == 0.0 && *value <= MAX_VALUE) {
+            return Err((
+                "INVALID_VALUE",
+                format!("values.{name}: {value} is not a count; expected a whole number >= 0"),
+            ));
+        }
+        counters.push((name.as_str(), *value as u64));
+    }
+    let at_ms = timestamp(event.ts.as_ref(), now_ms)?;
+    Ok(Sample {
+        flag: &event.flag,
+        variant: &event.variant,
+        outcome: match event.outcome {
+            EventOutcome::Success => Outcome::Success,
+            EventOutcome::Error => Outcome::Error,
+        },
+        latency_ms: event.latency_ms,
+        counters,
+        shadow: event.shadow,
+        at_ms,
+    })
+}
+
+pub async fn ingest(
+    State(live): State<Live>,
+    State(controller): State<Arc<Controller>>,
+    request: Request,
+) -> Result<Json<EventsResponse>, ApiError> {
+    let bytes = body_bytes(request, &()).await?;
+    let raw = parse_batch(&bytes)?;
+    if raw.len() > MAX_EVENTS_PER_BATCH {
+        return Err(ApiError::TooManyEvents { count: raw.len() });
+    }
+    let now_ms = u64::try_from(controller.now()).unwrap_or(0);
+    let published = live.load();
+    let mut rejected = Vec::new();
+    let mut events = Vec::with_capacity(raw.len());
+    for (index, raw) in raw.iter().enumerate() {
+        match serde_json::from_str::<HealthEvent>(raw.get()) {
+            Ok(event) => events.push((index, event)),
+            Err(e) => rejected.push(reject(index, "INVALID_EVENT", e.to_string())),
+        }
+    }
+    let mut samples = Vec::with_capacity(events.len());
+    for (index, event) in &events {
+        match check(&published, event, now_ms) {
+            Ok(sample) => samples.push(sample),
+            Err((code, message)) => rejected.push(reject(*index, code, message)),
+        }
+    }
+    rejected.sort_by_key(|r| r.index);
+    let judged = controller.health().ingest(&samples);
+    Ok(Json(EventsResponse {
+        accepted: samples.len() as u64,
+        judged,
+        rejected,
+    }))
+}

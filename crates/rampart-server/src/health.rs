@@ -1,0 +1,145 @@
+//! Health signals of the running rollouts: the baseline's and the candidate's event series,
+//! fed by `POST /v1/events` and read by the controller's judge.
+//!
+//! One entry per flag under an active rollout. Events are routed by variant: the candidate's
+//! (served or shadow) go to the candidate arm, the baseline's served ones to the baseline arm,
+//! anything else is accepted but not judged. Series are cut into 1 s windows by the event's
+//! time; an event older than the last window the judge already read is counted in the first
+//! window it hasn't, so a judged window never changes afterwards.
+//!
+//! Aggregates live in memory. A restart starts the analysis afresh from the next events (the
+//! persisted rollout state, soak and step survive): the tests restart with `M_0 = 1`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rampart_judge::{Outcome, Series};
+use rampart_store::RolloutId;
+
+/// The window length of every health series.
+pub const WINDOW_MS: u64 = 1_000;
+
+/// One validated event, ready to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample<'a> {
+    pub flag: &'a str,
+    pub variant: &'a str,
+    pub outcome: Outcome,
+    pub latency_ms: Option<f64>,
+    pub counters: Vec<(&'a str, u64)>,
+    pub shadow: bool,
+    pub at_ms: u64,
+}
+
+/// The two arms of one rollout.
+#[derive(Debug)]
+pub struct Arms {
+    pub rollout: RolloutId,
+    pub baseline_variant: String,
+    pub candidate_variant: String,
+    pub baseline: Series,
+    pub candidate: Series,
+    /// Windows before this (ms) have been judged and are sealed.
+    pub judged_until_ms: u64,
+}
+
+impl Arms {
+    fn new(rollout: RolloutId, baseline: &str, candidate: &str) -> Arms {
+        Arms {
+            rollout,
+            baseline_variant: baseline.to_owned(),
+            candidate_variant: candidate.to_owned(),
+            baseline: empty_series(),
+            candidate: empty_series(),
+            judged_until_ms: 0,
+        }
+    }
+
+    /// Records one sample into its arm; returns whether it was judged.
+    fn record(&mut self, sample: &Sample<'_>) -> bool {
+        let series = if sample.variant == self.candidate_variant {
+            &mut self.candidate
+        } else if sample.variant == self.baseline_variant && !sample.shadow {
+            &mut self.baseline
+        } else {
+            return false;
+        };
+        let at_ms = sample.at_ms.max(self.judged_until_ms);
+        let window = series.window_mut(at_ms);
+        window.record(sample.outcome, sample.latency_ms);
+        for (name, by) in &sample.counters {
+            window.add_counter(name, *by);
+        }
+        true
+    }
+
+    /// Candidate requests in complete windows from `since_ms` up to `now_ms`.
+    pub fn candidate_requests(&self, since_ms: u64, now_ms: u64) -> u64 {
+        let first = since_ms.div_ceil(WINDOW_MS);
+        let end = now_ms / WINDOW_MS;
+        if first >= end {
+            return 0;
+        }
+        self.candidate
+            .windows_in(first..end)
+            .map(|(_, aggregate)| aggregate.requests())
+            .sum()
+    }
+}
+
+fn empty_series() -> Series {
+    Series::new(WINDOW_MS).expect("WINDOW_MS is not zero")
+}
+
+/// Every active rollout's arms, by flag.
+#[derive(Debug, Default)]
+pub struct Health {
+    arms: Mutex<HashMap<String, Arms>>,
+}
+
+impl Health {
+    /// Starts (or keeps) collecting for `rollout` on `flag`. A different rollout on the same
+    /// flag replaces the old one's data.
+    pub fn track(&self, flag: &str, rollout: RolloutId, baseline: &str, candidate: &str) {
+        let Ok(mut arms) = self.arms.lock() else {
+            return;
+        };
+        match arms.get(flag) {
+            Some(existing) if existing.rollout == rollout => {}
+            _ => {
+                arms.insert(flag.to_owned(), Arms::new(rollout, baseline, candidate));
+            }
+        }
+    }
+
+    /// Stops collecting for `rollout` (it finished); its data is dropped.
+    pub fn untrack(&self, flag: &str, rollout: RolloutId) {
+        if let Ok(mut arms) = self.arms.lock()
+            && arms.get(flag).is_some_and(|a| a.rollout == rollout)
+        {
+            arms.remove(flag);
+        }
+    }
+
+    /// Records a batch under one lock; returns how many samples fed a rollout.
+    pub fn ingest(&self, samples: &[Sample<'_>]) -> u64 {
+        let Ok(mut arms) = self.arms.lock() else {
+            return 0;
+        };
+        let mut judged = 0;
+        for sample in samples {
+            if let Some(target) = arms.get_mut(sample.flag)
+                && target.record(sample)
+            {
+                judged += 1;
+            }
+        }
+        judged
+    }
+
+    /// Runs `f` on the arms of `flag`'s rollout, if it is being tracked.
+    pub fn with_arms<R>(&self, flag: &str, f: impl FnOnce(&mut Arms) -> R) -> Option<R> {
+        let mut arms = self.arms.lock().ok()?;
+        arms.get_mut(flag).map(f)
+    }
+}
