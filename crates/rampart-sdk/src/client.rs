@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use rampart_ledger::{Entry, Head, Report};
 use rampart_model::api::{
-    ApplyRequest, ApplyResponse, Deleted, ErrorBody, FlagList, FlagResource, History, OfrepBulk,
-    OfrepResult, RevertRequest, SegmentList, SegmentResource, SnapshotBody,
+    ApplyRequest, ApplyResponse, Deleted, ErrorBody, EventsResponse, FlagList, FlagResource,
+    HealthEvent, History, OfrepBulk, OfrepResult, RevertRequest, SegmentList, SegmentResource,
+    SnapshotBody,
 };
 use rampart_model::{Document, FlagSpec, Revision, SegmentSpec};
 use rampart_rollout::view::RolloutView;
@@ -351,6 +352,13 @@ impl Client {
             builder.json(&serde_json::json!({"mode": mode, "reason": reason})),
         )
         .await
+    }
+
+    /// Sends one batch of health events (at most 10 000). Events the server refuses are
+    /// listed in the answer's `rejected`; the valid ones are accepted regardless.
+    pub async fn send_events(&self, events: &[HealthEvent]) -> Result<EventsResponse, SdkError> {
+        let (url, builder) = self.request(Method::POST, &["v1", "events"]);
+        self.call(url, builder.json(events)).await
     }
 
     /// Evaluations served per variant, and shadow (counterfactual) counts.

@@ -39,7 +39,7 @@ pub enum ApiError {
     #[error("request body is larger than the server's limit (serve --max-body-bytes)")]
     TooLarge,
     /// An event batch with more events than one request may carry (413).
-    #[error("{count} events in one batch; send at most {max} per request", max = crate::events::MAX_EVENTS_PER_BATCH)]
+    #[error("more than {max} events in one batch; send at most {max} per request", max = crate::events::MAX_EVENTS_PER_BATCH)]
     TooManyEvents { count: usize },
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,7 +1,7 @@
 //! `POST /v1/events`: health events from services (or the SDK's reporter) into the judge.
 //!
-//! The body is a JSON array of events, or `{"events": [...]}`, at most
-//! [`MAX_EVENTS_PER_BATCH`] of them. Each event is validated on its own: a bad one is listed
+//! The body is a JSON array of events, at most [`MAX_EVENTS_PER_BATCH`] of them (an
+//! oversized batch is refused after reading one event past the limit). Each event is validated on its own: a bad one is listed
 //! in `rejected` with its index, a code and a message, and never drops the good ones.
 
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use axum::Json;
 use axum::extract::{Request, State};
 use rampart_judge::Outcome;
 use rampart_model::api::{EventOutcome, EventRejection, EventTime, EventsResponse, HealthEvent};
-use serde::Deserialize;
+use std::cell::Cell;
+
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::controller::Controller;
@@ -32,32 +34,89 @@ const MAX_SKEW_MS: u64 = 300_000;
 /// Custom values are counts; larger ones are certainly a mistake.
 const MAX_VALUE: f64 = 1e12;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Wrapped<'a> {
-    #[serde(borrow)]
-    events: Vec<&'a RawValue>,
+/// Reads a JSON array of raw events, but stops at [`MAX_EVENTS_PER_BATCH`] + 1 elements:
+/// an oversized batch costs no more memory than a full one.
+struct Bounded<'c>(&'c Cell<bool>);
+
+impl<'de> DeserializeSeed<'de> for Bounded<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bounded<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1_024));
+        while let Some(event) = seq.next_element::<&RawValue>()? {
+            if events.len() == MAX_EVENTS_PER_BATCH {
+                self.0.set(true);
+                return Err(serde::de::Error::custom("too many events"));
+            }
+            events.push(event);
+        }
+        Ok(events)
+    }
 }
 
 fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let parsed = match first {
-        Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(bytes),
-        Some(b'{') => serde_json::from_slice::<Wrapped<'_>>(bytes).map(|w| w.events),
-        _ => {
-            return Err(ApiError::bad_request(
-                "INVALID_BODY",
-                None,
-                "expected a JSON array of events, or {\"events\": [...]}",
-            ));
-        }
-    };
-    parsed.map_err(|e| {
-        ApiError::bad_request(
-            "INVALID_JSON",
+    if first != Some(b'[') {
+        return Err(ApiError::bad_request(
+            "INVALID_BODY",
             None,
-            format!("request body is not a valid event batch: {e}"),
-        )
+            "expected a JSON array of events: [{\"flag\": …, \"variant\": …, \"outcome\": …}, …]",
+        ));
+    }
+    let overflow = Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = Bounded(&overflow)
+        .deserialize(&mut deserializer)
+        .and_then(|events| deserializer.end().map(|()| events));
+    parsed.map_err(|e| {
+        if overflow.get() {
+            ApiError::TooManyEvents {
+                count: MAX_EVENTS_PER_BATCH + 1,
+            }
+        } else {
+            ApiError::bad_request(
+                "INVALID_JSON",
+                None,
+                format!("request body is not a valid event batch: {e}"),
+            )
+        }
+    })
+}
+
+/// A shape error's code, from the path of the field that failed.
+fn shape_code(path: &str) -> &'static str {
+    match path.split(['.', '[']).next().unwrap_or_default() {
+        "ts" => "INVALID_TS",
+        "latency_ms" => "INVALID_LATENCY",
+        "values" => "INVALID_VALUE",
+        "outcome" => "INVALID_OUTCOME",
+        _ => "INVALID_EVENT",
+    }
+}
+
+/// Parses one event; a shape error names the field and gets that field's code.
+fn parse_event(raw: &RawValue) -> Result<HealthEvent, (&'static str, String)> {
+    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ("INVALID_EVENT", inner.to_string())
+        } else {
+            (shape_code(&path), format!("{path}: {inner}"))
+        }
     })
 }
 
@@ -177,17 +236,14 @@ pub async fn ingest(
 ) -> Result<Json<EventsResponse>, ApiError> {
     let bytes = body_bytes(request, &()).await?;
     let raw = parse_batch(&bytes)?;
-    if raw.len() > MAX_EVENTS_PER_BATCH {
-        return Err(ApiError::TooManyEvents { count: raw.len() });
-    }
     let now_ms = u64::try_from(controller.now()).unwrap_or(0);
     let published = live.load();
     let mut rejected = Vec::new();
     let mut events = Vec::with_capacity(raw.len());
     for (index, raw) in raw.iter().enumerate() {
-        match serde_json::from_str::<HealthEvent>(raw.get()) {
+        match parse_event(raw) {
             Ok(event) => events.push((index, event)),
-            Err(e) => rejected.push(reject(index, "INVALID_EVENT", e.to_string())),
+            Err((code, message)) => rejected.push(reject(index, code, message)),
         }
     }
     let mut samples = Vec::with_capacity(events.len());

@@ -1,12 +1,14 @@
 //! `rampart demo`: starts an embedded server (SQLite in a temporary data dir), applies
 //! example flags and segments, evaluates them for sample users over real HTTP (OFREP),
-//! explains each result, pulls the kill switch, and shuts down cleanly.
+//! explains each result, pulls the kill switch, rehearses a healthy rollout (promoted) and a
+//! faulty one (rolled back by the judge) under simulated traffic, and shuts down cleanly.
 
 use anyhow::Context as _;
 use rampart_model::Document;
-use rampart_model::api::{OfrepResult, PlannedAction};
-use rampart_rollout::PlanSpec;
-use rampart_sdk::Client;
+use rampart_model::api::{EventOutcome, HealthEvent, OfrepResult, PlannedAction};
+use rampart_rollout::view::RolloutView;
+use rampart_rollout::{Phase, PlanSpec};
+use rampart_sdk::{Client, Reporter, ReporterConfig};
 use rampart_server::{App, Config};
 use serde_json::json;
 
@@ -175,62 +177,224 @@ async fn rehearse(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts a canary rollout of `new-search` with 1 s soaks, drives it with simulated users
-/// from a background task, and follows it in the live view until it completes.
-async fn rollout_rehearsal(client: &Client) -> anyhow::Result<()> {
-    heading(
-        "6. Rolled out new-search with the canary strategy (shadow, 1, 5, 10, 25, 50, 100%; 1 s soaks)",
-    );
-    println!(
-        "   `rampart rollout start new-search --candidate on --strategy canary --soak 1s --watch`"
-    );
-    println!(
-        "   Simulated users evaluate the flag in the background; each step's gate needs samples.\n"
-    );
-    let plan: PlanSpec = serde_json::from_value(
-        json!({"flag": "new-search", "candidate": "on", "strategy": "canary", "soak": "1s"}),
-    )?;
+/// How a simulated service behaves on each variant: error rate and latency scale.
+#[derive(Debug, Clone, Copy)]
+struct Behaviour {
+    baseline_errors: f64,
+    candidate_errors: f64,
+    candidate_slowdown: f64,
+}
+
+/// A small deterministic generator for the simulated traffic (xorshift64*).
+struct Dice(u64);
+
+impl Dice {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1_u64 << 53) as f64
+    }
+
+    /// A log-normal latency around 80 ms (σ 0.4), via the sum of 12 uniforms.
+    fn latency_ms(&mut self) -> f64 {
+        let normal: f64 = (0..12).map(|_| self.unit()).sum::<f64>() - 6.0;
+        80.0 * (0.4 * normal).exp()
+    }
+}
+
+/// Simulated users of a service: each request evaluates `flag` over OFREP, runs the served
+/// variant (and, in a shadow step, the candidate in the dark), and reports the outcome
+/// through the SDK's batching reporter. Bounded: at most 120 s, about 2,000 requests a second.
+fn simulate(
+    client: &Client,
+    reporter: &Reporter,
+    flag: &'static str,
+    candidate: &'static str,
+    behaviour: Behaviour,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<u64>> {
+    (0..4_u64)
+        .map(|worker| {
+            let client = client.clone();
+            let reporter = reporter.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let mut dice =
+                    Dice(0x9E37_79B9_7F4A_7C15 ^ (worker + 1).wrapping_mul(0x1234_5678_9ABC));
+                let mut requests = 0_u64;
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+                let mut pace = tokio::time::interval(std::time::Duration::from_millis(50));
+                while tokio::time::Instant::now() < deadline && !*stopped.borrow_and_update() {
+                    pace.tick().await;
+                    for _ in 0..25 {
+                        requests += 1;
+                        let user = json!({"targetingKey": format!("shopper-{worker}-{requests}")});
+                        let Ok(OfrepResult::Success(served)) = client.evaluate(flag, &user).await
+                        else {
+                            continue;
+                        };
+                        let shadow = served
+                            .metadata
+                            .get("shadowVariant")
+                            .and_then(|v| v.as_str());
+                        let mut runs = vec![(served.variant.clone().unwrap_or_default(), false)];
+                        if let Some(shadow) = shadow {
+                            runs.push((shadow.to_owned(), true));
+                        }
+                        for (variant, dark) in runs {
+                            let is_candidate = variant == candidate;
+                            let (error_rate, slowdown) = if is_candidate {
+                                (behaviour.candidate_errors, behaviour.candidate_slowdown)
+                            } else {
+                                (behaviour.baseline_errors, 1.0)
+                            };
+                            let outcome = if dice.unit() < error_rate {
+                                EventOutcome::Error
+                            } else {
+                                EventOutcome::Success
+                            };
+                            reporter.record(HealthEvent {
+                                flag: flag.to_owned(),
+                                variant,
+                                outcome,
+                                latency_ms: Some(dice.latency_ms() * slowdown),
+                                values: Default::default(),
+                                shadow: dark,
+                                ts: None,
+                            });
+                        }
+                    }
+                }
+                requests
+            })
+        })
+        .collect()
+}
+
+/// Runs one rollout under simulated traffic until it ends; returns its final view.
+async fn rehearse_rollout(
+    client: &Client,
+    reporter: &Reporter,
+    plan: serde_json::Value,
+    candidate: &'static str,
+    behaviour: Behaviour,
+) -> anyhow::Result<RolloutView> {
+    let plan: PlanSpec = serde_json::from_value(plan)?;
+    let flag: &'static str = if plan.flag == "new-search" {
+        "new-search"
+    } else {
+        "search-ranker"
+    };
+    let before = reporter.stats();
     let started = client.start_rollout(&plan).await?;
-    let traffic_client = client.clone();
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let traffic = tokio::spawn(async move {
-        let mut user: u64 = 0;
-        // Bounded: at most 60 s of traffic, about 400 evaluations a second.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        while tokio::time::Instant::now() < deadline && !*stopped.borrow_and_update() {
-            for _ in 0..20 {
-                user += 1;
-                let _ = traffic_client
-                    .evaluate(
-                        "new-search",
-                        &json!({"targetingKey": format!("shopper-{user}")}),
-                    )
-                    .await;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        user
-    });
-    let outcome = crate::commands::rollout::watch_until_done(
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = simulate(client, reporter, flag, candidate, behaviour, stopped);
+    // A rollback ends `watch` with exit code 3; here it is an outcome to show, not an error.
+    let watched = crate::commands::rollout::watch_until_done(
         client,
         started.id,
         std::time::Duration::from_millis(250),
     )
     .await;
     let _ = stop.send(true);
-    let evaluations = traffic.await.unwrap_or(0);
-    outcome?;
-    let counts = client.flag_counts("new-search").await?;
+    let mut requests = 0;
+    for worker in workers {
+        requests += worker.await.unwrap_or(0);
+    }
+    reporter.flush().await;
+    let view = client.get_rollout(started.id).await?;
+    if let Err(e) = watched
+        && view.phase != Phase::RolledBack
+    {
+        return Err(e);
+    }
+    let stats = reporter.stats();
     println!(
-        "   {evaluations} simulated evaluations; served per variant: {}",
-        counts["served"]
+        "   {requests} simulated requests; the SDK reporter sent {} events in batches ({} dropped)",
+        stats.sent - before.sent,
+        stats.dropped - before.dropped
     );
+    Ok(view)
+}
+
+/// Two rollouts under simulated traffic: a healthy candidate promoted to 100%, then a
+/// faulty one rolled back automatically by the judge.
+async fn rollout_rehearsal(client: &Client) -> anyhow::Result<()> {
+    let reporter = Reporter::start(client.clone(), ReporterConfig::default())?;
+    heading("6. Rolled out a healthy new-search: shadow, 25, 50, 100% with 3 s soaks, judged live");
+    println!(
+        "   Simulated users evaluate the flag and report each request's outcome (POST /v1/events)."
+    );
+    println!("   Each gate needs the judge to show the candidate is no worse than the baseline:");
+    println!(
+        "   errors within +50%, p99-slow requests within 2x, with alpha 0.05 for the whole rollout.\n"
+    );
+    let healthy = Behaviour {
+        baseline_errors: 0.02,
+        candidate_errors: 0.02,
+        candidate_slowdown: 1.0,
+    };
+    let plan = json!({"flag": "new-search", "candidate": "on", "strategy": "custom", "soak": "3s",
+                      "steps": [{"shadow": true}, {"percent": 25}, {"percent": 50}, {"percent": 100}]});
+    let view = rehearse_rollout(client, &reporter, plan, "on", healthy).await?;
+    anyhow::ensure!(
+        view.phase == Phase::Completed,
+        "the healthy rollout ended {}",
+        view.phase.as_str()
+    );
+    let counts = client.flag_counts("new-search").await?;
+    println!("   served per variant: {}", counts["served"]);
     if let Some(shadow) = counts["shadow"].as_array().filter(|s| !s.is_empty()) {
         println!(
             "   shadow step (dark launch) counterfactuals: {}",
             serde_json::Value::Array(shadow.clone())
         );
     }
+
+    heading("7. Rolled out a faulty search-ranker: the neural ranker fails 10% of requests");
+    println!("   Steps 10, 50, 100% with 30 s soaks; baseline errors are 1%. No one intervenes.\n");
+    let faulty = Behaviour {
+        baseline_errors: 0.01,
+        candidate_errors: 0.10,
+        candidate_slowdown: 1.0,
+    };
+    let plan = json!({"flag": "search-ranker", "candidate": "neural", "baseline": "classic",
+                      "strategy": "custom", "soak": "30s",
+                      "steps": [{"percent": 10}, {"percent": 50}, {"percent": 100}]});
+    let view = rehearse_rollout(client, &reporter, plan, "neural", faulty).await?;
+    anyhow::ensure!(
+        view.phase == Phase::RolledBack,
+        "the faulty rollout ended {}",
+        view.phase.as_str()
+    );
+    let decision = view
+        .history
+        .iter()
+        .find(|e| e.event == "tick" && e.to == "rolled_back")
+        .and_then(|e| {
+            serde_json::from_value::<rampart_rollout::Decision>(e.detail["decision"].clone()).ok()
+        });
+    println!(
+        "   Rolled back automatically at step {}. The judge's decision:",
+        view.step + 1
+    );
+    if let Some(decision) = decision {
+        for line in crate::commands::rollout::gate_lines(&decision) {
+            println!("{line}");
+        }
+    }
+    if let Some(timings) = view.rollback.as_ref().and_then(|r| r.timings.as_ref()) {
+        println!(
+            "   timings: {}",
+            crate::commands::rollout::describe_timings(timings)
+        );
+    }
+    println!(
+        "   `rampart rollout explain {}` replays this from the signed ledger.",
+        view.id
+    );
+    reporter.shutdown().await;
     Ok(())
 }
 

@@ -267,12 +267,8 @@ pub fn render(v: &RolloutView) -> String {
         weights(&v.target, &v.candidate)
     ));
     if let Some(gate) = &v.gate {
-        let blockers = if gate.blockers.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", gate.blockers.join("; "))
-        };
-        lines.push(format!("  gate: {}{blockers}", gate.verdict.as_str()));
+        lines.push(format!("  gate: {}", gate.verdict.as_str()));
+        lines.extend(gate_lines(gate));
     }
     if let Some(rollback) = &v.rollback {
         lines.push(format!(
@@ -280,8 +276,53 @@ pub fn render(v: &RolloutView) -> String {
             rollback.mode.as_str(),
             rollback.reason
         ));
+        if let Some(timings) = &rollback.timings {
+            lines.push(format!("  timings: {}", describe_timings(timings)));
+        }
     }
     lines.join("\n")
+}
+
+/// One line per criterion (mark, name, what was observed, the statistic), then blockers.
+pub fn gate_lines(gate: &rampart_rollout::Decision) -> Vec<String> {
+    let mut lines: Vec<String> = gate
+        .criteria
+        .iter()
+        .map(|c| {
+            let mark = match c.verdict {
+                rampart_rollout::Verdict::Pass => "✓",
+                rampart_rollout::Verdict::Fail => "✗",
+                rampart_rollout::Verdict::Inconclusive => "…",
+            };
+            let statistic = if c.statistic.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", c.statistic)
+            };
+            format!("    {mark} {:<22} {}{statistic}", c.name, c.observed)
+        })
+        .collect();
+    lines.extend(gate.blockers.iter().map(|b| format!("    blocker: {b}")));
+    lines
+}
+
+/// `first bad sample → decision 4.0 s · decision → served 1.9 ms`.
+pub fn describe_timings(timings: &rampart_rollout::RollbackTimings) -> String {
+    let mut parts = Vec::new();
+    if let Some(first) = timings.first_bad_sample_at {
+        parts.push(format!(
+            "first bad sample → decision {:.1} s",
+            (timings.decided_at - first) as f64 / 1000.0
+        ));
+    }
+    match timings.decision_to_served_us {
+        Some(us) => parts.push(format!(
+            "decision → weights served {:.1} ms",
+            us as f64 / 1000.0
+        )),
+        None => parts.push("weights not yet confirmed served".to_owned()),
+    }
+    parts.join(" · ")
 }
 
 fn print_history(v: &RolloutView) {

@@ -327,7 +327,7 @@ async fn bad_events_get_per_index_errors_and_the_good_ones_count() {
     let expected = [
         (1, "UNKNOWN_FLAG"),
         (2, "UNKNOWN_VARIANT"),
-        (3, "INVALID_EVENT"),
+        (3, "INVALID_OUTCOME"),
         (4, "INVALID_LATENCY"),
         (5, "INVALID_VALUE"),
         (6, "TS_OUT_OF_RANGE"),
@@ -370,16 +370,28 @@ async fn bad_events_get_per_index_errors_and_the_good_ones_count() {
         .collect();
     let reply = server.post("/v1/events", Value::Array(too_many)).await;
     reply.assert_error(413, "BATCH_TOO_LARGE", None);
-    let reply = server.post("/v1/events", json!({"flag": "cart"})).await;
+    let reply = server.raw("/v1/events", "[{\"flag\": ").await;
     reply.assert_error(400, "INVALID_JSON", None);
+    let reply = server.post("/v1/events", json!({"flag": "cart"})).await;
+    reply.assert_error(400, "INVALID_BODY", None);
     let reply = server.post("/v1/events", json!("events")).await;
     reply.assert_error(400, "INVALID_BODY", None);
-    // `{"events": [...]}` is accepted too.
+    // A wrongly typed field gets that field's code and names it.
     let reply = server
         .post(
             "/v1/events",
-            json!({"events": [{"flag": "cart", "variant": "on", "outcome": "success"}]}),
+            json!([{"flag": "cart", "variant": "on", "outcome": "success", "latency_ms": "12"},
+                   {"flag": "cart", "variant": "on", "outcome": "success", "ts": -5}]),
         )
         .await;
-    assert_eq!(reply.body["accepted"], 1, "{}", reply.body);
+    assert_eq!(
+        reply.body["rejected"][0]["code"], "INVALID_LATENCY",
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["rejected"][1]["code"], "INVALID_TS",
+        "{}",
+        reply.body
+    );
 }
