@@ -480,6 +480,21 @@ async fn bad_plans_are_400_with_the_field_and_store_nothing() {
             "INVALID_FIELD",
             "soak",
         ),
+        (
+            json!({"flag": "checkout", "candidate": "on", "analysis": {"guardrails": [{"metric": "error_rate", "limit": 5}]}}),
+            "OUT_OF_RANGE",
+            "analysis.guardrails[0].limit",
+        ),
+        (
+            json!({"flag": "checkout", "candidate": "on", "analysis": {"alpha": 0}}),
+            "OUT_OF_RANGE",
+            "analysis.alpha",
+        ),
+        (
+            json!({"flag": "checkout", "candidate": "on", "analysis": {"comparisons": [{"metric": "counter"}]}}),
+            "INVALID_FIELD",
+            "analysis.comparisons[0]",
+        ),
     ];
     for (plan, code, field) in cases {
         server
