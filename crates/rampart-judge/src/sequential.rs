@@ -27,14 +27,38 @@ const NOT_WORSE_GRID: [f64; 4] = [0.8, 2.0 / 3.0, 0.5, 1.0 / 3.0];
 
 /// One sequential test: a running log-likelihood ratio per grid point, and the running
 /// maximum of `ln M` (the crossing rule uses the maximum, as Ville's inequality allows).
+///
+/// With restarts ([`CountTest::with_restarts`]), `M` is also a mixture over *when* the
+/// evidence starts: component `k` multiplies the per-window likelihood ratios from the `k`-th
+/// block on, with weight `π_0 = 1/2`, `π_k = 1/(2k(k+1))` (summing to 1). Each component is a
+/// test supermartingale that is 1 until its block begins, so the mixture is one too and
+/// Ville's bound holds unchanged; but a regression that starts late no longer has to win back
+/// the likelihood the alternatives lost while the arms were equal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountTest {
     boundary_ratio: f64,
     /// `(ln w_j, ρ_j)` for every alternative.
     grid: Vec<(f64, f64)>,
+    /// `S_j`: the log-likelihood ratio of alternative `j` since the start.
     log_likelihood_ratios: Vec<f64>,
     draws: u64,
     max_log_e: f64,
+    restarts: Option<Restarts>,
+}
+
+/// The mixture over start blocks, kept in O(grid) space: component `k` started when the
+/// sums were `S_j(b_k)`, so it is worth `exp(S_j − S_j(b_k))` now, and
+/// `ln Σ_k π_k exp(−S_j(b_k))` is all that needs keeping per alternative.
+#[derive(Debug, Clone, PartialEq)]
+struct Restarts {
+    /// Per alternative: `ln Σ_{k started} π_k · exp(−S_j(b_k))`.
+    log_started: Vec<f64>,
+    /// `Σ` of the weights of components not started yet: each is worth 1 until it starts.
+    unstarted: f64,
+    /// Components started after the first.
+    started: u64,
+    /// The block of the last observed window.
+    block: Option<u64>,
 }
 
 impl CountTest {
@@ -66,7 +90,51 @@ impl CountTest {
             grid,
             draws: 0,
             max_log_e: 0.0,
+            restarts: None,
         }
+    }
+
+    /// Mixes over start blocks too (see the type's documentation): windows are grouped into
+    /// blocks by the caller's block number in [`CountTest::observe_in_block`].
+    pub fn with_restarts(mut self) -> CountTest {
+        let half = 0.5_f64.ln();
+        self.restarts = Some(Restarts {
+            log_started: self
+                .log_likelihood_ratios
+                .iter()
+                .map(|s| half - s)
+                .collect(),
+            unstarted: 0.5,
+            started: 0,
+            block: None,
+        });
+        self
+    }
+
+    /// [`CountTest::observe`] for a window of block `block` (e.g. its start time / 30 s).
+    /// With restarts, the first window of each later block starts a new component.
+    pub fn observe_in_block(&mut self, block: u64, on_candidate: u64, draws: u64, share: f64) {
+        if let Some(restarts) = self.restarts.as_mut() {
+            match restarts.block {
+                Some(last) if block > last => {
+                    restarts.started += 1;
+                    let k = restarts.started as f64;
+                    let weight = 1.0 / (2.0 * k * (k + 1.0));
+                    restarts.unstarted = (restarts.unstarted - weight).max(0.0);
+                    for (log_started, total) in restarts
+                        .log_started
+                        .iter_mut()
+                        .zip(&self.log_likelihood_ratios)
+                    {
+                        *log_started = log_add_exp(*log_started, weight.ln() - total);
+                    }
+                    restarts.block = Some(block);
+                }
+                Some(_) => {}
+                None => restarts.block = Some(block),
+            }
+        }
+        self.observe(on_candidate, draws, share);
     }
 
     /// Adds one window: `draws` bad events, `on_candidate` of them on the candidate, with
@@ -89,18 +157,28 @@ impl CountTest {
         self.max_log_e = self.max_log_e.max(self.log_e_value());
     }
 
-    /// `ln M` now, by log-sum-exp over the grid.
+    /// `ln M` now, by log-sum-exp over the grid (and the start blocks, with restarts).
     pub fn log_e_value(&self) -> f64 {
-        let terms = self
-            .grid
-            .iter()
-            .zip(&self.log_likelihood_ratios)
-            .map(|((log_weight, _), total)| log_weight + total);
-        let peak = terms.clone().fold(f64::NEG_INFINITY, f64::max);
-        if !peak.is_finite() {
-            return peak;
+        match &self.restarts {
+            None => log_sum_exp(
+                self.grid
+                    .iter()
+                    .zip(&self.log_likelihood_ratios)
+                    .map(|((log_weight, _), total)| log_weight + total),
+            ),
+            Some(restarts) => {
+                let started = log_sum_exp(
+                    self.grid
+                        .iter()
+                        .zip(&self.log_likelihood_ratios)
+                        .zip(&restarts.log_started)
+                        .map(|(((log_weight, _), total), log_started)| {
+                            log_weight + total + log_started
+                        }),
+                );
+                log_add_exp(started, restarts.unstarted.ln())
+            }
         }
-        peak + terms.map(|term| (term - peak).exp()).sum::<f64>().ln()
     }
 
     /// The largest `ln M` seen after any window: the test has rejected once this reaches
@@ -134,6 +212,20 @@ impl CountTest {
         let needed = ((target - now) / per_draw).ceil();
         (needed.is_finite() && needed >= 0.0).then_some(needed as u64)
     }
+}
+
+/// `ln Σ exp(term)`, stable for large and `-inf` terms.
+fn log_sum_exp(terms: impl Iterator<Item = f64> + Clone) -> f64 {
+    let peak = terms.clone().fold(f64::NEG_INFINITY, f64::max);
+    if !peak.is_finite() {
+        return peak;
+    }
+    peak + terms.map(|term| (term - peak).exp()).sum::<f64>().ln()
+}
+
+/// `ln(exp(a) + exp(b))`.
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    log_sum_exp([a, b].into_iter())
 }
 
 /// `q(ρ) = ρ·s / (ρ·s + 1 − s)`: the chance a bad event is the candidate's when its rate is
@@ -196,6 +288,33 @@ mod tests {
         assert_eq!(test.log_e_value(), 0.0);
         assert_eq!(test.draws(), 0);
         assert_eq!(test.draws_needed(0.05), None);
+    }
+
+    #[test]
+    fn restarts_mix_over_start_blocks_by_hand() {
+        // One alternative ρ = 2 at s = 1/2: q0 = 1/2, q1 = 2/3. Block 0: two baseline errors
+        // (each × (1/3)/(1/2) = 2/3); block 1: two candidate errors (each × 4/3).
+        let mut test = CountTest::with_grid(1.0, &[2.0]).with_restarts();
+        assert!(test.log_e_value().abs() < 1e-12, "M_0 = 1");
+        test.observe_in_block(0, 0, 2, 0.5);
+        test.observe_in_block(1, 2, 2, 0.5);
+        // Component 0 (π = 1/2): (2/3)²·(4/3)²; component 1 (π = 1/4): (4/3)²; unstarted 1/4.
+        let expected = 0.5 * (4.0 / 9.0) * (16.0 / 9.0) + 0.25 * (16.0 / 9.0) + 0.25;
+        assert!((test.log_e_value().exp() - expected).abs() < 1e-12);
+        // A late regression is not held back by the earlier deficit: after a long equal
+        // stretch, the restarted test crosses where the plain one stays far below.
+        let mut plain = CountTest::new(Direction::Worse, 0.0);
+        let mut restarted = CountTest::new(Direction::Worse, 0.0).with_restarts();
+        for block in 0..40 {
+            plain.observe_in_block(block, 10, 20, 0.5);
+            restarted.observe_in_block(block, 10, 20, 0.5);
+        }
+        for block in 40..45 {
+            plain.observe_in_block(block, 15, 20, 0.5);
+            restarted.observe_in_block(block, 15, 20, 0.5);
+        }
+        assert!(restarted.rejected(0.05), "{}", restarted.log_e_value());
+        assert!(!plain.rejected(0.05), "{}", plain.log_e_value());
     }
 
     #[test]

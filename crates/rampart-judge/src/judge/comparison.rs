@@ -28,22 +28,31 @@ struct Tests {
     rising_since_ms: Option<u64>,
     /// `(evidence since, failed at)` once the regression test rejected.
     failure: Option<(u64, u64)>,
+    /// The restart block of the window being observed.
+    block: u64,
 }
+
+/// Fail tests restart their evidence every this many ms (a mixture over start blocks; see
+/// [`CountTest::with_restarts`]), so a regression that begins late is caught as fast as one
+/// that begins early, up to the price of the block's weight.
+pub const RESTART_BLOCK_MS: u64 = 30_000;
 
 impl Tests {
     fn new(tolerance: f64, alpha_fail: f64) -> Tests {
         Tests {
-            regression: CountTest::new(Direction::Worse, tolerance),
+            regression: CountTest::new(Direction::Worse, tolerance).with_restarts(),
             non_inferiority: CountTest::new(Direction::NotWorse, tolerance),
             tally: Tally::default(),
             alpha_fail,
             rising_since_ms: None,
             failure: None,
+            block: 0,
         }
     }
 
     /// One window: `(bad, exposure)` for the candidate and the baseline.
     fn observe(&mut self, window: &PairedWindow<'_>, candidate: (u64, u64), baseline: (u64, u64)) {
+        self.block = window.start_ms / RESTART_BLOCK_MS;
         self.count(candidate, baseline);
         if self.regression.log_e_value() <= 0.0 {
             self.rising_since_ms = None;
@@ -70,7 +79,8 @@ impl Tests {
         // The per-window share conditions on observed exposure, so shifting splits are exact.
         let share = candidate_exposure as f64 / exposure as f64;
         let draws = candidate_bad + baseline_bad;
-        self.regression.observe(candidate_bad, draws, share);
+        self.regression
+            .observe_in_block(self.block, candidate_bad, draws, share);
         self.non_inferiority.observe(candidate_bad, draws, share);
     }
 }
@@ -318,9 +328,11 @@ fn traffic_share(
     relative_tolerance: f64,
     alpha_fail: f64,
 ) -> (Criterion, Option<String>) {
-    let mut too_much = CountTest::with_boundary(Direction::Worse, 1.0 + relative_tolerance);
+    let mut too_much =
+        CountTest::with_boundary(Direction::Worse, 1.0 + relative_tolerance).with_restarts();
     let mut too_little =
-        CountTest::with_boundary(Direction::NotWorse, 1.0 / (1.0 + relative_tolerance));
+        CountTest::with_boundary(Direction::NotWorse, 1.0 / (1.0 + relative_tolerance))
+            .with_restarts();
     let (mut candidate_requests, mut all_requests, mut expected) = (0_u64, 0_u64, 0.0_f64);
     for window in windows {
         let Some(share) = window
@@ -332,8 +344,9 @@ fn traffic_share(
         };
         let candidate = window.candidate.map_or(0, Aggregate::requests);
         let total = candidate + window.baseline.map_or(0, Aggregate::requests);
-        too_much.observe(candidate, total, share);
-        too_little.observe(candidate, total, share);
+        let block = window.start_ms / RESTART_BLOCK_MS;
+        too_much.observe_in_block(block, candidate, total, share);
+        too_little.observe_in_block(block, candidate, total, share);
         if share > 0.0 && share < 1.0 {
             candidate_requests += candidate;
             all_requests += total;
