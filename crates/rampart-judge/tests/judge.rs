@@ -334,3 +334,41 @@ fn invalid_configuration_is_refused() {
     // The default analysis splits α over its two comparisons.
     assert_eq!(AnalysisSpec::default().alpha_per_comparison(), 0.025);
 }
+
+#[test]
+fn a_custom_counter_regression_fails_and_names_the_counter() {
+    let mut baseline = Series::new(1_000).unwrap();
+    let mut candidate = Series::new(1_000).unwrap();
+    for second in 0..20 {
+        let at_ms = second * 1_000;
+        fill(&mut baseline, at_ms, 500, 0, 5.0);
+        fill(&mut candidate, at_ms, 500, 0, 5.0);
+        // One checkout failure a second on the baseline, ten on the candidate.
+        baseline.window_mut(at_ms).add_counter("checkout_failed", 1);
+        candidate
+            .window_mut(at_ms)
+            .add_counter("checkout_failed", 10);
+    }
+    let counter = Comparison {
+        metric: ComparisonMetric::Counter {
+            name: "checkout_failed".to_owned(),
+        },
+        tolerance: 0.5,
+    };
+    let judge = judge_with(vec![counter], Vec::new(), NoData::Hold);
+    let decision = decide(&judge, &baseline, &candidate, &[step(0, 0.5)], 20_000);
+    assert_eq!(decision.verdict, Verdict::Fail);
+    assert_eq!(decision.criteria[0].name, "counter:checkout_failed");
+    assert!(
+        decision.blockers[0].starts_with("candidate checkout_failed rate 2.0% vs baseline 0.2%"),
+        "{}",
+        decision.blockers[0]
+    );
+    // The evidence began with the first window, and the failure is pinned to a window end.
+    assert_eq!(decision.criteria[0].evidence_since_ms, Some(0));
+    assert!(
+        decision.criteria[0]
+            .failed_at_ms
+            .is_some_and(|at| at % 1_000 == 0 && at <= 20_000)
+    );
+}

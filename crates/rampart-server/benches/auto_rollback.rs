@@ -11,11 +11,15 @@
 //!
 //! Run: `cargo bench -p rampart-server --bench auto_rollback`
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rampart_server::clock::ManualClock;
 use serde_json::{Value, json};
+
+use support::{BenchServer, summary};
 
 const RUNS: usize = 100;
 
@@ -26,44 +30,17 @@ async fn main() {
     let mut config = rampart_server::Config::sqlite(data_dir.path());
     config.run_controller = false;
     config.clock = clock.clone();
-    let app = rampart_server::App::open(&config)
-        .await
-        .expect("server opens");
-    let controller = app.controller();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            let mut request = http.request(method, format!("{url}{path}"));
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.expect("request");
-            let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }
-    };
-    let post = |path: String, body: Value| call(reqwest::Method::POST, path, Some(body));
+    let server = BenchServer::start(&config).await;
 
     let mut recorded = Vec::with_capacity(RUNS);
     let mut observed = Vec::with_capacity(RUNS);
     for run in 0..RUNS {
         let key = format!("flag-{run}");
         let flag = json!({"key": key, "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off"});
-        assert_eq!(post("/v1/flags".into(), flag).await.0, 201);
+        assert_eq!(server.post("/v1/flags", &flag).await.0, 201);
         let plan = json!({"flag": key, "candidate": "on", "strategy": "custom", "soak": "1h",
                           "steps": [{"percent": 50}, {"percent": 100}]});
-        let (status, rollout) = post("/v1/rollouts".into(), plan).await;
+        let (status, rollout) = server.post("/v1/rollouts", &plan).await;
         assert_eq!(status, 201, "{rollout}");
         let id = rollout["id"].clone();
         let events: Vec<Value> = (0..2_000)
@@ -77,41 +54,32 @@ async fn main() {
                        "outcome": if error { "error" } else { "success" }, "latency_ms": 40})
             })
             .collect();
-        let (status, body) = post("/v1/events".into(), Value::Array(events)).await;
+        let (status, body) = server.post("/v1/events", &Value::Array(events)).await;
         assert_eq!(status, 200, "{body}");
         clock.advance_ms(1_000);
 
         let context = json!({"context": {"targetingKey": "user-1"}});
         let eval_path = format!("/ofrep/v1/evaluate/flags/{key}");
         let started = Instant::now();
-        controller.tick().await.expect("tick");
-        loop {
-            if post(eval_path.clone(), context.clone()).await.1["value"] == false {
-                break;
-            }
+        server.controller.tick().await.expect("tick");
+        while server.post(&eval_path, &context).await.1["value"] != false {
             assert!(
                 started.elapsed() < Duration::from_secs(5),
                 "rollback not served within 5 s"
             );
         }
         observed.push(started.elapsed());
-        let (_, view) = call(reqwest::Method::GET, format!("/v1/rollouts/{id}"), None).await;
+        let (_, view) = server
+            .call(reqwest::Method::GET, &format!("/v1/rollouts/{id}"), None)
+            .await;
         assert_eq!(view["phase"], "rolled_back", "{view}");
         let us = view["rollback"]["timings"]["decision_to_served_us"]
             .as_u64()
             .expect("timings recorded");
         recorded.push(Duration::from_micros(us));
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 
-    let summary = |samples: &mut Vec<Duration>| {
-        samples.sort();
-        let at = |q: f64| {
-            samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
-        };
-        (at(0.5), at(0.9), at(1.0))
-    };
     let (m, p90, max) = summary(&mut recorded);
     let (om, op90, omax) = summary(&mut observed);
     println!("| measure ({RUNS} runs) | median | p90 | max |");

@@ -108,6 +108,10 @@ fn shape_code(path: &str) -> &'static str {
 
 /// Parses one event; a shape error names the field and gets that field's code.
 fn parse_event(raw: &RawValue) -> Result<HealthEvent, (&'static str, String)> {
+    // The fast path; only a bad event pays for tracking the path to its error.
+    if let Ok(event) = serde_json::from_str(raw.get()) {
+        return Ok(event);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();

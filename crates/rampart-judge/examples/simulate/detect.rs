@@ -223,12 +223,12 @@ pub fn section(options: &Options, out: &mut String) {
          whose false-rollback rates are in the A/A table; a naive-rule firing can be chance as \
          much as detection.\n- Latency scenarios: the judge counts requests slower than the \
          baseline's p99 (a bucket edge); with σ = {} the candidate exceeds it {exceedances} of \
-         the time, against ~1% for the baseline (tolerance: 2×).\n- Detection at the \
-         highest rates is slower than traffic alone suggests (1% → 5% at 1 000 req/s takes \
-         ~16 s for what a test started at the shift sees in ~2 s): the {} s of healthy traffic \
-         before the shift leave a deficit the e-process must win back first; see the `late` \
-         table. 1% → 2% at 50 req/s is slow for another reason: 0.75 errors/s in all, and a \
-         2× ratio is only 1.33× the +50% tolerance boundary the test must exceed.",
+         the time, against ~1% for the baseline (tolerance: 2×).\n- The fail tests mix over \
+         30 s start blocks (crates/rampart-judge/README.md, \"Restarts\"), so the {} s of \
+         healthy traffic before the shift cost at most a block's weight, not a deficit \
+         growing with time; see the `late` table. 1% → 2% at 50 req/s is slow for another \
+         reason: 0.75 errors/s in all, and a 2× ratio is only 1.33× the +50% tolerance \
+         boundary the test must exceed.",
         options.latency_sigma, options.shift_at,
     );
     let _ = writeln!(
@@ -315,18 +315,13 @@ pub fn late_section(options: &Options, out: &mut String) {
     out.push_str(&rows);
     let _ = writeln!(
         out,
-        "\n- The delay grows linearly with the healthy time before the regression and, at high \
-         rates, no longer shrinks with traffic. Cause: each regression test runs over the \
-         whole rollout with a fixed mixture of alternatives ρ_j > ρ0 = 1 + tolerance, and \
-         while the arms are equal every alternative's log-likelihood ratio drifts downwards \
-         (only the running maximum of the mixture is sticky, not its lows). After the shift \
-         the e-process must first win that deficit back. With the defaults (1% errors, 50% \
-         share, tolerance +50%) the mildest alternative ρ = 1.875 loses about 0.028 nats per \
-         healthy error and gains about 0.046 per error once the candidate is at 5%; at \
-         1 000 req/s (10 errors/s before, 30/s after) that predicts \
-         (0.028·10·T + ln 240)/(0.046·30) ≈ 0.2·T + 4 s for a regression starting at T, \
-         which matches the table (16 s at T = 60, 65 s at 300, 125 s at 600). The false-\
-         rollback guarantee is unaffected; this is a power (speed) property.",
+        "\n- With restarts the delay no longer grows with the healthy time before the \
+         regression: each fail test is a mixture over 30 s start blocks, so evidence gathered \
+         after the shift is weighed against at most ln(1/π_k) (π_0 = 1/2, π_k = 1/(2k(k+1))), \
+         not against the likelihood the alternatives lost while the arms were equal. Without \
+         restarts the same table read 16 s, 65 s and 125 s for 1% → 5% at 1 000 req/s starting \
+         at 60 s, 300 s and 600 s (about 0.2 s per healthy second). Regressions that start in \
+         the first seconds wait for the latency threshold's warm-up and the first block.",
     );
     let _ = writeln!(
         out,

@@ -3,14 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::support::TestServer;
+use super::support::{TestServer, boolean_flag, records};
 
 const SECOND: i64 = 1_000;
-
-async fn boolean_flag(server: &TestServer, key: &str) {
-    let flag = json!({"key": key, "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off"});
-    assert_eq!(server.post("/v1/flags", flag).await.status, 201);
-}
 
 async fn start(server: &TestServer, plan: Value) -> Value {
     let reply = server.post("/v1/rollouts", plan).await;
@@ -186,17 +181,9 @@ async fn a_healthy_candidate_completes() {
     let rollout = view(&server, &id).await;
     assert_eq!(rollout["phase"], "completed", "{}", rollout["gate"]);
     // Step 1 passed on demonstrated non-inferiority, recorded with its criteria.
-    let passed = rollout["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|e| {
-            e["detail"]["records"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .find(|r| r["event"] == "gate_passed")
+    let passed = records(&rollout, "gate_passed")
+        .into_iter()
+        .next()
         .expect("a gate_passed record");
     let criteria = passed["detail"]["criteria"].as_array().unwrap();
     for name in ["error_rate", "latency_p99", "soak", "samples"] {

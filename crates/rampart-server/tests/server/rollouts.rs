@@ -7,14 +7,9 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::support::{Reply, TestServer};
+use super::support::{Reply, TestServer, boolean_flag, records};
 
 const MINUTE: i64 = 60_000;
-
-async fn boolean_flag(server: &TestServer, key: &str) {
-    let flag = json!({"key": key, "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off"});
-    assert_eq!(server.post("/v1/flags", flag).await.status, 201);
-}
 
 /// Each traffic burst uses users never seen before, as real traffic would.
 static NEXT_USER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -96,17 +91,8 @@ async fn drive(server: &TestServer, id: &Value, flag: &str) -> Value {
 
 /// The history's `step_started` records: each step entered exactly once, in order.
 fn steps_entered(view: &Value) -> Vec<u64> {
-    view["history"]
-        .as_array()
-        .unwrap()
+    records(view, "step_started")
         .iter()
-        .flat_map(|e| {
-            e["detail"]["records"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter(|r| r["event"] == "step_started")
         .map(|r| r["detail"]["step"].as_u64().unwrap())
         .collect()
 }

@@ -195,3 +195,25 @@ pub fn checkout_flag() -> Value {
         "fallthrough": {"split": {"on": 1000, "off": 9000}}
     })
 }
+
+/// Creates the boolean flag `key` (variants on/off, default off).
+pub async fn boolean_flag(server: &TestServer, key: &str) {
+    let flag = json!({"key": key, "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off"});
+    assert_eq!(server.post("/v1/flags", flag).await.status, 201);
+}
+
+/// The machine's records named `event` across a rollout view's history, oldest first.
+pub fn records(view: &Value, event: &str) -> Vec<Value> {
+    view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["detail"]["records"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|r| r["event"] == event)
+        .collect()
+}
