@@ -252,9 +252,12 @@ pub struct ServeArgs {
     /// Directory for the SQLite database; created if missing.
     #[arg(long, env = "RAMPART_DATA_DIR", default_value = "./rampart-data")]
     pub data_dir: PathBuf,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (except `POST /v1/events`).
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// Largest accepted `POST /v1/events` body, in bytes (batches of up to 10,000 events).
+    #[arg(long, env = "RAMPART_MAX_EVENTS_BODY_BYTES", default_value_t = 8 << 20)]
+    pub max_events_body_bytes: usize,
     /// The ledger signing key (hex Ed25519 seed). Default: <data-dir>/ledger.key, generated
     /// with mode 0600 on first start.
     #[arg(long, env = "RAMPART_LEDGER_KEY_FILE")]

@@ -36,7 +36,9 @@ pub enum ApiError {
     /// The rollout can't take that event in its current phase (409).
     #[error(transparent)]
     Transition(#[from] rampart_rollout::TransitionError),
-    #[error("request body is larger than the server's limit (serve --max-body-bytes)")]
+    #[error(
+        "request body is larger than the server's limit (serve --max-body-bytes, or --max-events-body-bytes for /v1/events)"
+    )]
     TooLarge,
     /// An event batch with more events than one request may carry (413).
     #[error("more than {max} events in one batch; send at most {max} per request", max = crate::events::MAX_EVENTS_PER_BATCH)]

@@ -12,6 +12,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Err(crate::usage("--max-body-bytes must be above 0"));
     }
     config.max_body_bytes = args.max_body_bytes;
+    if args.max_events_body_bytes == 0 {
+        return Err(crate::usage("--max-events-body-bytes must be above 0"));
+    }
+    config.max_events_body_bytes = args.max_events_body_bytes;
     config.ledger_key_file = args.ledger_key.clone();
     if args.tick_interval.as_millis() < 10 {
         return Err(crate::usage("--tick-interval must be at least 10ms"));
