@@ -74,6 +74,21 @@ pub enum Command {
     /// The signed, hash-chained audit ledger: list, show, head, export, verify, rotate-key.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Health events: send a file of request outcomes to the judge (services use the SDK).
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Send events from a JSON array or JSON lines file (`-` for stdin), in batches of up to
+    /// 10,000. Each event: {"flag", "variant", "outcome": "success"|"error", "latency_ms"?,
+    /// "values"?, "shadow"?, "ts"?}. Rejected events are listed by position; exits 1 if any.
+    Send {
+        /// The file to send, or `-` for standard input.
+        #[arg(env = "RAMPART_EVENTS_FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

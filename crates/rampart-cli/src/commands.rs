@@ -3,6 +3,7 @@
 mod apply;
 mod demo;
 mod eval;
+mod events;
 mod flag;
 pub(crate) mod ledger;
 pub(crate) mod rollout;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply(args) => apply::run(&client(&global)?, global.output, args).await,
         Command::Rollout(command) => rollout::run(&client(&global)?, global.output, command).await,
         Command::Ledger(command) => ledger::run(&client(&global)?, global.output, command).await,
+        Command::Events(command) => events::run(&client(&global)?, global.output, command).await,
     }
 }
 

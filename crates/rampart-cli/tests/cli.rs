@@ -420,3 +420,60 @@ fn rollout_commands_and_watch_exit_codes() {
         );
     }
 }
+
+#[test]
+fn events_send_reports_rejections_by_position_and_keeps_the_rest() {
+    let served = Served::start();
+    served.json(&["flag", "create", "search"]);
+    served.json(&[
+        "rollout",
+        "start",
+        "search",
+        "--candidate",
+        "on",
+        "--steps",
+        "50,100",
+        "--soak",
+        "10m",
+    ]);
+    let mut file = tempfile::Builder::new()
+        .suffix(".jsonl")
+        .tempfile()
+        .unwrap();
+    writeln!(
+        file,
+        r#"{{"flag": "search", "variant": "on", "outcome": "success", "latency_ms": 12}}
+{{"flag": "search", "variant": "maybe", "outcome": "success"}}
+
+{{"flag": "search", "variant": "off", "outcome": "error", "latency_ms": 80}}"#
+    )
+    .unwrap();
+    let path = file.path().to_str().unwrap();
+    let output = served.rampart(&["events", "send", path]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a rejection fails the command"
+    );
+    let report = text(&output.stdout);
+    assert!(
+        report.contains("3 events: 2 accepted (2 judged by an active rollout), 1 rejected"),
+        "{report}"
+    );
+    assert!(report.contains("UNKNOWN_VARIANT"), "{report}");
+    assert!(text(&output.stderr).contains("1 of 3 events were rejected"));
+
+    // A file that isn't events is a usage error, and nothing is sent.
+    let mut bad = tempfile::Builder::new()
+        .suffix(".jsonl")
+        .tempfile()
+        .unwrap();
+    writeln!(bad, r#"{{"flag": "search", "variant": "on"}}"#).unwrap();
+    let output = served.rampart(&["events", "send", bad.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("line 1"),
+        "{}",
+        text(&output.stderr)
+    );
+}
