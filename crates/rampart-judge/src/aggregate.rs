@@ -50,7 +50,7 @@ impl Aggregate {
     /// Adds `by` to the custom counter `name`.
     pub fn add_counter(&mut self, name: &str, by: u64) {
         match self.counters.get_mut(name) {
-            Some(total) => *total += by,
+            Some(total) => *total = total.saturating_add(by),
             None => {
                 self.counters.insert(name.to_owned(), by);
             }

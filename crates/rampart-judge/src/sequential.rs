@@ -192,6 +192,13 @@ impl CountTest {
         self.draws
     }
 
+    /// Whether the e-process is at or above `1/alpha` now: stricter than [`Self::rejected`],
+    /// and as valid (a rejection at one stopping time). The pass tests use it, so evidence
+    /// that turns against the candidate later withdraws a pass it had earned before.
+    pub fn rejects_now(&self, alpha: f64) -> bool {
+        self.log_e_value() >= (1.0 / alpha).ln()
+    }
+
     /// Whether the e-process has ever reached `1/alpha`.
     pub fn rejected(&self, alpha: f64) -> bool {
         self.max_log_e >= (1.0 / alpha).ln()

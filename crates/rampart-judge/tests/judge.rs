@@ -372,3 +372,63 @@ fn a_custom_counter_regression_fails_and_names_the_counter() {
             .is_some_and(|at| at % 1_000 == 0 && at <= 20_000)
     );
 }
+
+#[test]
+fn traffic_share_ignores_the_windows_around_a_step_change() {
+    // 10% until a step to 25% entered 100 ms into second 60. The window holding the change
+    // is tagged with the old step but mostly saw the new split; late reports make the next
+    // seconds lag. Neither may fail a healthy rollout.
+    let mut baseline = Series::new(1_000).unwrap();
+    let mut candidate = Series::new(1_000).unwrap();
+    for second in 0..90 {
+        let at_ms = second * 1_000;
+        let on_candidate = match second {
+            0..60 => 100,
+            60 => 235,
+            61..63 => 200,
+            _ => 250,
+        };
+        fill(&mut baseline, at_ms, 1_000 - on_candidate, 0, 5.0);
+        fill(&mut candidate, at_ms, on_candidate, 0, 5.0);
+    }
+    let share = Comparison {
+        metric: ComparisonMetric::TrafficShare,
+        tolerance: 0.2,
+    };
+    let judge = judge_with(vec![share], Vec::new(), NoData::Hold);
+    let steps = [step(0, 0.1), step(60_100, 0.25)];
+    let decision = decide(&judge, &baseline, &candidate, &steps, 90_000);
+    assert_eq!(decision.criteria[0].verdict, Verdict::Pass, "{decision:?}");
+}
+
+#[test]
+fn a_pass_is_withdrawn_when_the_evidence_turns() {
+    // Non-inferiority shown on 10 minutes of equal error rates at 50/50 …
+    let mut baseline = Series::new(1_000).unwrap();
+    let mut candidate = Series::new(1_000).unwrap();
+    for second in 0..600 {
+        fill(&mut baseline, second * 1_000, 500, 5, 5.0);
+        fill(&mut candidate, second * 1_000, 500, 5, 5.0);
+    }
+    let judge = judge_with(vec![error_rate(0.5)], Vec::new(), NoData::Hold);
+    let steps = [step(0, 0.5)];
+    assert_eq!(
+        decide(&judge, &baseline, &candidate, &steps, 600_000).verdict,
+        Verdict::Pass
+    );
+    // … then the candidate runs at 1.5× (the tolerance's edge): the pass goes before any
+    // regression is shown, and the step holds.
+    let mut withdrawn_at = None;
+    for second in 600..1_800 {
+        fill(&mut baseline, second * 1_000, 500, 10, 5.0);
+        fill(&mut candidate, second * 1_000, 500, 15, 5.0);
+        let now_ms = (second + 1) * 1_000;
+        if decide(&judge, &baseline, &candidate, &steps, now_ms).verdict != Verdict::Pass {
+            withdrawn_at = Some(now_ms);
+            break;
+        }
+    }
+    let at = withdrawn_at.expect("the pass was never withdrawn");
+    let decision = decide(&judge, &baseline, &candidate, &steps, at);
+    assert_eq!(decision.verdict, Verdict::Inconclusive, "{decision:?}");
+}

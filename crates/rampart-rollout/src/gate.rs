@@ -17,9 +17,16 @@ use crate::plan::{Plan, StepKind};
 pub fn step_contexts(plan: &Plan, state: &RolloutState) -> Vec<StepContext> {
     plan.steps()
         .iter()
-        .zip(&state.entered_at)
+        .take(state.step.saturating_add(1))
         .enumerate()
-        .map(|(index, (step, entered_at))| {
+        .map(|(index, step)| {
+            // Rollouts persisted before `entered_at` existed: the current step began when its
+            // soak clock last started (or, lacking that, at the epoch: all data counts).
+            let entered_at = state.entered_at.get(index).copied().or_else(|| {
+                (index == state.step)
+                    .then_some(state.soak.running_since)
+                    .flatten()
+            });
             let weights = Weights::at_step(plan, index);
             let assigned_share = match step.kind {
                 StepKind::Shadow(_) => None,
@@ -27,7 +34,9 @@ pub fn step_contexts(plan: &Plan, state: &RolloutState) -> Vec<StepContext> {
                 StepKind::Percent(_) => Some(f64::from(weights.everyone) / 10_000.0),
             };
             StepContext {
-                started_at_ms: u64::try_from(*entered_at).unwrap_or(0),
+                started_at_ms: entered_at
+                    .and_then(|at| u64::try_from(at).ok())
+                    .unwrap_or(0),
                 assigned_share,
                 soak_ms: step.soak.as_millis(),
                 min_samples: step.min_samples,

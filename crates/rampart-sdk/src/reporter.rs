@@ -11,9 +11,9 @@
 //! - **Delivery is at most once.** No event is in two requests that the server may have
 //!   ingested. A batch is sent again (up to `max_retries` times, with doubling backoff) only
 //!   when the server certainly did not ingest it: the connection could not be opened, or the
-//!   answer was 500, 502 or 503 (the endpoint ingests and answers 200 in one step). A timeout
-//!   or a connection lost mid-request is not retried, because the server may have ingested
-//!   the batch. Those events count as `failed`, like the events of a batch that still fails
+//!   answer was 500 or 503 (the endpoint ingests and answers 200 in one step). A timeout, a
+//!   proxy's 502 or 504, or a connection lost mid-request is not retried, because the server
+//!   may have ingested the batch. Those events count as `failed`, like the events of a batch that still fails
 //!   after its retries.
 //!
 //! Every event that entered the buffer ends in exactly one of `sent` (accepted by the
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rampart_model::api::{EventOutcome, EventsResponse, HealthEvent};
+use rampart_model::api::{EventOutcome, EventTime, EventsResponse, HealthEvent};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
@@ -232,7 +232,11 @@ impl Reporter {
 
     /// Buffers `event` for the next batch; never blocks. Returns false when it was dropped
     /// because the buffer is full or the reporter has shut down.
-    pub fn record(&self, event: HealthEvent) -> bool {
+    pub fn record(&self, mut event: HealthEvent) -> bool {
+        // Stamped now, not when the batch arrives: the judge windows events by their time.
+        if event.ts.is_none() {
+            event.ts = Some(EventTime::Millis(now_ms()));
+        }
         // Counted before the push so that the task can never book an outcome for an event
         // that is not yet counted as buffered.
         self.counters.buffered.fetch_add(1, Ordering::SeqCst);
@@ -274,6 +278,15 @@ impl Reporter {
     pub fn stats(&self) -> ReporterStats {
         self.counters.snapshot()
     }
+}
+
+/// Milliseconds since the Unix epoch, by the system clock.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn outcome_event(
@@ -400,7 +413,7 @@ impl ReporterTask {
 fn not_ingested(error: &SdkError) -> bool {
     match error {
         SdkError::Transport { source, .. } => source.is_connect(),
-        _ => matches!(error.status(), Some(500 | 502 | 503)),
+        _ => matches!(error.status(), Some(500 | 503)),
     }
 }
 

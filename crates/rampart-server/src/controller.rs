@@ -230,6 +230,12 @@ impl Controller {
             return Ok(false);
         }
         let rollback_began = loaded.state.rollback.is_none();
+        // An operator escalating a running rollback (gradual → immediate) keeps its timeline.
+        if let (Some(before), Some(rollback)) = (&loaded.state.rollback, next.rollback.as_mut())
+            && rollback.timings.is_none()
+        {
+            rollback.timings = before.timings.clone();
+        }
         if rollback_began && let Some(rollback) = next.rollback.as_mut() {
             let first_bad = match &event {
                 Event::Tick(decision) => decision

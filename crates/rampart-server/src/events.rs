@@ -32,7 +32,9 @@ const MAX_AGE_MS: u64 = 3_600_000;
 /// … or this far ahead of the server's clock (clock skew).
 const MAX_SKEW_MS: u64 = 300_000;
 /// Custom values are counts; larger ones are certainly a mistake.
-const MAX_VALUE: f64 = 1e12;
+const MAX_VALUE: f64 = 1e9;
+/// Custom values one event may carry.
+const MAX_VALUES: usize = 16;
 
 /// Reads a JSON array of raw events, but stops at [`MAX_EVENTS_PER_BATCH`] + 1 elements:
 /// an oversized batch costs no more memory than a full one.
@@ -199,6 +201,15 @@ fn check<'e>(
             "INVALID_LATENCY",
             format!(
                 "latency_ms: {latency} is not a latency; expected milliseconds from 0 to {MAX_LATENCY_MS}"
+            ),
+        ));
+    }
+    if event.values.len() > MAX_VALUES {
+        return Err((
+            "INVALID_VALUE",
+            format!(
+                "values: {} custom values; an event carries at most {MAX_VALUES}",
+                event.values.len()
             ),
         ));
     }

@@ -11,7 +11,7 @@
 //! persisted rollout state, soak and step survive): the tests restart with `M_0 = 1`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rampart_judge::{Outcome, Series};
 use rampart_store::RolloutId;
@@ -67,8 +67,12 @@ impl Arms {
         let at_ms = sample.at_ms.max(self.judged_until_ms);
         let window = series.window_mut(at_ms);
         window.record(sample.outcome, sample.latency_ms);
+        // The judge's tests take each request as at most one bad event (independent draws):
+        // a counter counts the requests on which it fired, not its magnitude.
         for (name, by) in &sample.counters {
-            window.add_counter(name, *by);
+            if *by > 0 {
+                window.add_counter(name, 1);
+            }
         }
         true
     }
@@ -101,9 +105,7 @@ impl Health {
     /// Starts (or keeps) collecting for `rollout` on `flag`. A different rollout on the same
     /// flag replaces the old one's data.
     pub fn track(&self, flag: &str, rollout: RolloutId, baseline: &str, candidate: &str) {
-        let Ok(mut arms) = self.arms.lock() else {
-            return;
-        };
+        let mut arms = self.lock();
         match arms.get(flag) {
             Some(existing) if existing.rollout == rollout => {}
             _ => {
@@ -114,18 +116,15 @@ impl Health {
 
     /// Stops collecting for `rollout` (it finished); its data is dropped.
     pub fn untrack(&self, flag: &str, rollout: RolloutId) {
-        if let Ok(mut arms) = self.arms.lock()
-            && arms.get(flag).is_some_and(|a| a.rollout == rollout)
-        {
+        let mut arms = self.lock();
+        if arms.get(flag).is_some_and(|a| a.rollout == rollout) {
             arms.remove(flag);
         }
     }
 
     /// Records a batch under one lock; returns how many samples fed a rollout.
     pub fn ingest(&self, samples: &[Sample<'_>]) -> u64 {
-        let Ok(mut arms) = self.arms.lock() else {
-            return 0;
-        };
+        let mut arms = self.lock();
         let mut judged = 0;
         for sample in samples {
             if let Some(target) = arms.get_mut(sample.flag)
@@ -139,7 +138,12 @@ impl Health {
 
     /// Runs `f` on the arms of `flag`'s rollout, if it is being tracked.
     pub fn with_arms<R>(&self, flag: &str, f: impl FnOnce(&mut Arms) -> R) -> Option<R> {
-        let mut arms = self.arms.lock().ok()?;
-        arms.get_mut(flag).map(f)
+        self.lock().get_mut(flag).map(f)
+    }
+
+    /// The map, even after a panic elsewhere held the lock: every update to an `Arms` is a
+    /// plain count, so a half-finished one loses at most that event.
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arms>> {
+        self.arms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

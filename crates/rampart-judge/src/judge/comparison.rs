@@ -37,6 +37,9 @@ struct Tests {
 /// that begins early, up to the price of the block's weight.
 pub const RESTART_BLOCK_MS: u64 = 30_000;
 
+/// The traffic-share test ignores windows starting within this long after a step began.
+pub const SHARE_SETTLE_MS: u64 = 5_000;
+
 impl Tests {
     fn new(tolerance: f64, alpha_fail: f64) -> Tests {
         Tests {
@@ -248,7 +251,7 @@ fn report(
         tally.baseline_exposure,
     );
     let regression_log_e = tests.regression.max_log_e_value();
-    let pass_log_e = tests.non_inferiority.max_log_e_value();
+    let pass_log_e = tests.non_inferiority.log_e_value();
     let statistic = format!(
         "e-value {} for regression (now {}), {} for non-inferiority, over {} bad events",
         e_value(regression_log_e),
@@ -274,7 +277,7 @@ fn report(
             e_value(regression_log_e)
         );
         (Verdict::Fail, Some(blocker), None)
-    } else if tests.non_inferiority.rejected(alpha_pass) {
+    } else if tests.non_inferiority.rejects_now(alpha_pass) {
         (Verdict::Pass, None, None)
     } else {
         let needed = samples_needed(tests, alpha_fail, alpha_pass);
@@ -335,13 +338,24 @@ fn traffic_share(
             .with_restarts();
     let (mut candidate_requests, mut all_requests, mut expected) = (0_u64, 0_u64, 0.0_f64);
     for window in windows {
-        let Some(share) = window
-            .step
-            .and_then(|step| steps.get(step))
-            .and_then(|step| step.assigned_share)
-        else {
+        let Some(index) = window.step else {
             continue;
         };
+        let Some(share) = steps.get(index).and_then(|step| step.assigned_share) else {
+            continue;
+        };
+        // Around a step change the split is in flux: windows that hold a boundary, or start
+        // within the settling time after one, mix two assigned shares (and reports stamped on
+        // receipt lag behind). They say nothing reliable about the split.
+        let settling = steps.get(index).is_some_and(|step| {
+            window.start_ms < step.started_at_ms.saturating_add(SHARE_SETTLE_MS)
+        });
+        let holds_boundary = steps
+            .get(index + 1)
+            .is_some_and(|next| next.started_at_ms < window.end_ms);
+        if settling || holds_boundary {
+            continue;
+        }
         let candidate = window.candidate.map_or(0, Aggregate::requests);
         let total = candidate + window.baseline.map_or(0, Aggregate::requests);
         let block = window.start_ms / RESTART_BLOCK_MS;
