@@ -408,9 +408,24 @@ impl Controller {
         if state.phase.is_terminal() {
             self.health.untrack(plan.flag(), id);
         } else {
-            self.health
-                .track(plan.flag(), id, plan.baseline(), plan.candidate());
+            self.track(id, plan);
         }
+    }
+
+    /// Collects the rollout's events: its two arms and the custom values its analysis uses.
+    fn track(&self, id: RolloutId, plan: &Plan) {
+        let counters = plan
+            .judge()
+            .spec()
+            .comparisons
+            .iter()
+            .filter_map(|c| match &c.metric {
+                rampart_judge::ComparisonMetric::Counter { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        self.health
+            .track(plan.flag(), id, plan.baseline(), plan.candidate(), counters);
     }
 
     /// One controller pass over every active rollout. Returns the number of transitions.
@@ -449,8 +464,7 @@ impl Controller {
         let now = self.clock.now();
         let now_ms = u64::try_from(now).unwrap_or(0);
         let plan = &loaded.plan;
-        self.health
-            .track(plan.flag(), id, plan.baseline(), plan.candidate());
+        self.track(id, plan);
         let steps = step_contexts(plan, &loaded.state);
         let step_started_ms = steps
             .get(loaded.state.step)

@@ -37,6 +37,8 @@ pub struct Arms {
     pub rollout: RolloutId,
     pub baseline_variant: String,
     pub candidate_variant: String,
+    /// The custom values the rollout's analysis compares; others aren't kept.
+    pub counters: Vec<String>,
     pub baseline: Series,
     pub candidate: Series,
     /// Windows before this (ms) have been judged and are sealed.
@@ -44,11 +46,12 @@ pub struct Arms {
 }
 
 impl Arms {
-    fn new(rollout: RolloutId, baseline: &str, candidate: &str) -> Arms {
+    fn new(rollout: RolloutId, baseline: &str, candidate: &str, counters: Vec<String>) -> Arms {
         Arms {
             rollout,
             baseline_variant: baseline.to_owned(),
             candidate_variant: candidate.to_owned(),
+            counters,
             baseline: empty_series(),
             candidate: empty_series(),
             judged_until_ms: 0,
@@ -70,7 +73,7 @@ impl Arms {
         // The judge's tests take each request as at most one bad event (independent draws):
         // a counter counts the requests on which it fired, not its magnitude.
         for (name, by) in &sample.counters {
-            if *by > 0 {
+            if *by > 0 && self.counters.iter().any(|kept| kept == name) {
                 window.add_counter(name, 1);
             }
         }
@@ -102,14 +105,24 @@ pub struct Health {
 }
 
 impl Health {
-    /// Starts (or keeps) collecting for `rollout` on `flag`. A different rollout on the same
-    /// flag replaces the old one's data.
-    pub fn track(&self, flag: &str, rollout: RolloutId, baseline: &str, candidate: &str) {
+    /// Starts (or keeps) collecting for `rollout` on `flag`, keeping the custom values named
+    /// in `counters`. A different rollout on the same flag replaces the old one's data.
+    pub fn track(
+        &self,
+        flag: &str,
+        rollout: RolloutId,
+        baseline: &str,
+        candidate: &str,
+        counters: Vec<String>,
+    ) {
         let mut arms = self.lock();
         match arms.get(flag) {
             Some(existing) if existing.rollout == rollout => {}
             _ => {
-                arms.insert(flag.to_owned(), Arms::new(rollout, baseline, candidate));
+                arms.insert(
+                    flag.to_owned(),
+                    Arms::new(rollout, baseline, candidate, counters),
+                );
             }
         }
     }

@@ -382,3 +382,85 @@ async fn bad_events_get_per_index_errors_and_the_good_ones_count() {
         reply.body
     );
 }
+
+#[tokio::test]
+async fn a_custom_value_regression_rolls_back_and_names_the_value() {
+    let server = TestServer::start().await;
+    boolean_flag(&server, "basket").await;
+    let plan = json!({"flag": "basket", "candidate": "on", "strategy": "custom", "soak": "1h",
+                      "steps": [{"percent": 50}, {"percent": 100}],
+                      "analysis": {"comparisons": [{"metric": "counter", "counter": "checkout_failed"}]}});
+    let id = start(&server, plan).await;
+    for _ in 0..60 {
+        let at = now(&server);
+        let events: Vec<Value> = (0..400)
+            .map(|i| {
+                let candidate = i % 2 == 0;
+                // Checkout fails on one candidate request in ten, one baseline request in a
+                // hundred; a large count on one request is still one bad request. Values the
+                // analysis doesn't compare are accepted and not kept.
+                let failed = if candidate { i % 20 == 0 } else { i % 200 == 1 };
+                let mut values = json!({"noise": 7});
+                if failed {
+                    values["checkout_failed"] = json!(5);
+                }
+                json!({"flag": "basket", "variant": if candidate { "on" } else { "off" },
+                       "outcome": "success", "values": values, "ts": at})
+            })
+            .collect();
+        second(&server, events).await;
+        if view(&server, &id).await["phase"] == "rolled_back" {
+            break;
+        }
+    }
+    let rollout = view(&server, &id).await;
+    assert_eq!(rollout["phase"], "rolled_back", "{}", rollout["gate"]);
+    let reason = rollout["rollback"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("candidate checkout_failed rate 10.0% vs baseline 1.0%"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn escalating_an_automatic_gradual_rollback_keeps_its_timings() {
+    let server = TestServer::start().await;
+    boolean_flag(&server, "feed").await;
+    let plan = json!({"flag": "feed", "candidate": "on", "strategy": "custom", "soak": "1h",
+                      "steps": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
+                      "rollback": {"mode": "gradual", "step_interval": "1m"}});
+    let id = start(&server, plan).await;
+    server
+        .post(&format!("/v1/rollouts/{id}/promote"), json!({}))
+        .await;
+    for _ in 0..30 {
+        let at = now(&server);
+        let mut events = arm("feed", "off", 200, 100, 1.0, at);
+        events.extend(arm("feed", "on", 200, 5, 1.0, at));
+        second(&server, events).await;
+        if view(&server, &id).await["phase"] == "rolling_back" {
+            break;
+        }
+    }
+    let rolling = view(&server, &id).await;
+    assert_eq!(rolling["phase"], "rolling_back", "{}", rolling["gate"]);
+    let timings = rolling["rollback"]["timings"].clone();
+    assert!(timings["first_bad_sample_at"].is_i64(), "{timings}");
+    let reply = server
+        .post(
+            &format!("/v1/rollouts/{id}/rollback"),
+            json!({"mode": "immediate", "reason": "faster, please"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let done = view(&server, &id).await;
+    assert_eq!(done["phase"], "rolled_back");
+    assert_eq!(
+        done["rollback"]["timings"]["first_bad_sample_at"],
+        timings["first_bad_sample_at"]
+    );
+    assert_eq!(
+        done["rollback"]["timings"]["decided_at"],
+        timings["decided_at"]
+    );
+}
