@@ -33,24 +33,9 @@
 # Needs: cargo, curl, jq, wrk.
 set -euo pipefail
 
-usage() {
-    sed -n '2,/^set -euo pipefail/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-case "${1:-}" in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    "") ;;
-    *)
-        echo "unknown argument: $1 (try --help)" >&2
-        exit 2
-        ;;
-esac
-
 # shellcheck source=scripts/bench-lib.sh
 source "$(dirname "$0")/bench-lib.sh"
+bench_args "$@"
 # bench_wrk runs whichever script this names.
 BENCH_LUA="$BENCH_SCRIPTS_DIR/bench-events.lua"
 

@@ -18,6 +18,22 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 fi
 
 BENCH_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# The bench scripts take no arguments but --help, which prints their header comment (from
+# line 2 to `set -euo pipefail`). Call as `bench_args "$@"`.
+bench_args() {
+    case "${1:-}" in
+        -h | --help)
+            sed -n '2,/^set -euo pipefail/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        "") ;;
+        *)
+            echo "unknown argument: $1 (try --help)" >&2
+            exit 2
+            ;;
+    esac
+}
 BENCH_ROOT="$(cd "$BENCH_SCRIPTS_DIR/.." && pwd)"
 BENCH_LUA="$BENCH_SCRIPTS_DIR/bench-ofrep.lua"
 BENCH_BIN=""
