@@ -100,6 +100,19 @@ fn flag_effect(
     spec.filter(|s| s != current.spec())
 }
 
+/// The custom values a plan's analysis compares.
+fn counters(plan: &Plan) -> Vec<String> {
+    plan.judge()
+        .spec()
+        .comparisons
+        .iter()
+        .filter_map(|c| match &c.metric {
+            rampart_judge::ComparisonMetric::Counter { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// History detail: the machine's records plus the event's own payload.
 fn event_detail(event: &Event, actions: &[Action]) -> Value {
     let records: Vec<Value> = actions
@@ -412,20 +425,46 @@ impl Controller {
         }
     }
 
+    /// After a restart, picks up the rollout's saved health windows before it is judged.
+    async fn restore_health(&self, id: RolloutId, plan: &Plan) {
+        if self.health.tracks(plan.flag(), id) {
+            return;
+        }
+        let restored = match self.state.store().health(id).await {
+            Ok(windows) => self.health.restore(
+                plan.flag(),
+                id,
+                (plan.baseline(), plan.candidate()),
+                counters(plan),
+                &windows,
+            ),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = restored {
+            tracing::error!(rollout = id, error = %e, "cannot restore the rollout's health windows; its analysis starts afresh");
+        }
+    }
+
+    /// Saves the windows the last decision sealed. A failure is retried next tick.
+    async fn save_health(&self, id: RolloutId, plan: &Plan) {
+        let Some((windows, previous)) = self.health.take_unsaved(plan.flag(), id) else {
+            return;
+        };
+        if let Err(e) = self.state.store().save_health(id, &windows).await {
+            tracing::warn!(rollout = id, error = %e, "cannot save health windows; retrying next tick");
+            self.health.unsave(plan.flag(), id, previous);
+        }
+    }
+
     /// Collects the rollout's events: its two arms and the custom values its analysis uses.
     fn track(&self, id: RolloutId, plan: &Plan) {
-        let counters = plan
-            .judge()
-            .spec()
-            .comparisons
-            .iter()
-            .filter_map(|c| match &c.metric {
-                rampart_judge::ComparisonMetric::Counter { name } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
-        self.health
-            .track(plan.flag(), id, plan.baseline(), plan.candidate(), counters);
+        self.health.track(
+            plan.flag(),
+            id,
+            plan.baseline(),
+            plan.candidate(),
+            counters(plan),
+        );
     }
 
     /// One controller pass over every active rollout. Returns the number of transitions.
@@ -442,12 +481,14 @@ impl Controller {
                     continue;
                 }
             };
+            self.restore_health(id, &loaded.plan).await;
             let decision = self.decide(id, &loaded);
             let decided = Instant::now();
-            match self
+            let outcome = self
                 .transition(id, Event::Tick(decision), "controller", decided)
-                .await
-            {
+                .await;
+            self.save_health(id, &loaded.plan).await;
+            match outcome {
                 Ok(true) => transitions += 1,
                 Ok(false) => {}
                 Err(e) => {

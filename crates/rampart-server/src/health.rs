@@ -7,14 +7,16 @@
 //! time; an event older than the last window the judge already read is counted in the first
 //! window it hasn't, so a judged window never changes afterwards.
 //!
-//! Aggregates live in memory. A restart starts the analysis afresh from the next events (the
-//! persisted rollout state, soak and step survive): the tests restart with `M_0 = 1`.
+//! Aggregates live in memory, and every sealed window is saved in the store after the tick
+//! that sealed it (`rollout_health`). A restarted server restores a rollout's windows before
+//! judging it again, so its analysis continues where it stopped; only events received after
+//! the last tick before a crash (at most a tick's worth) are lost.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use rampart_judge::{Outcome, Series};
-use rampart_store::RolloutId;
+use rampart_judge::{Aggregate, Outcome, Series};
+use rampart_store::{Arm, HealthWindow, RolloutId};
 
 /// The window length of every health series.
 pub const WINDOW_MS: u64 = 1_000;
@@ -43,6 +45,8 @@ pub struct Arms {
     pub candidate: Series,
     /// Windows before this (ms) have been judged and are sealed.
     pub judged_until_ms: u64,
+    /// Sealed windows before this (ms) are saved in the store.
+    pub saved_until_ms: u64,
 }
 
 impl Arms {
@@ -55,6 +59,7 @@ impl Arms {
             baseline: empty_series(),
             candidate: empty_series(),
             judged_until_ms: 0,
+            saved_until_ms: 0,
         }
     }
 
@@ -147,6 +152,78 @@ impl Health {
             }
         }
         judged
+    }
+
+    /// Whether `rollout`'s events on `flag` are being collected.
+    pub fn tracks(&self, flag: &str, rollout: RolloutId) -> bool {
+        self.lock().get(flag).is_some_and(|a| a.rollout == rollout)
+    }
+
+    /// Resumes collecting for `rollout` from its saved windows (after a restart): they are
+    /// sealed, so later events land after the last of them.
+    pub fn restore(
+        &self,
+        flag: &str,
+        rollout: RolloutId,
+        variants: (&str, &str),
+        counters: Vec<String>,
+        windows: &[HealthWindow],
+    ) -> Result<(), String> {
+        let (baseline, candidate) = variants;
+        let mut arms = Arms::new(rollout, baseline, candidate, counters);
+        for saved in windows {
+            let aggregate: Aggregate = serde_json::from_value(saved.aggregate.clone())
+                .map_err(|e| format!("saved window {} is unreadable: {e}", saved.window))?;
+            let series = match saved.arm {
+                Arm::Baseline => &mut arms.baseline,
+                Arm::Candidate => &mut arms.candidate,
+            };
+            series
+                .window_mut(saved.window.saturating_mul(WINDOW_MS))
+                .merge(&aggregate);
+            let end = saved.window.saturating_add(1).saturating_mul(WINDOW_MS);
+            arms.judged_until_ms = arms.judged_until_ms.max(end);
+        }
+        arms.saved_until_ms = arms.judged_until_ms;
+        self.lock().insert(flag.to_owned(), arms);
+        Ok(())
+    }
+
+    /// The sealed windows of `rollout` not saved yet, marked saved; `None` when there are
+    /// none. On a failed save, [`Health::unsave`] puts the mark back.
+    pub fn take_unsaved(&self, flag: &str, rollout: RolloutId) -> Option<(Vec<HealthWindow>, u64)> {
+        let mut all = self.lock();
+        let arms = all.get_mut(flag).filter(|a| a.rollout == rollout)?;
+        let from = arms.saved_until_ms / WINDOW_MS;
+        let until = arms.judged_until_ms / WINDOW_MS;
+        if from >= until {
+            return None;
+        }
+        let mut windows = Vec::new();
+        for (arm, series) in [
+            (Arm::Baseline, &arms.baseline),
+            (Arm::Candidate, &arms.candidate),
+        ] {
+            for (window, aggregate) in series.windows_in(from..until) {
+                if let Ok(aggregate) = serde_json::to_value(aggregate) {
+                    windows.push(HealthWindow {
+                        arm,
+                        window,
+                        aggregate,
+                    });
+                }
+            }
+        }
+        let previous = arms.saved_until_ms;
+        arms.saved_until_ms = arms.judged_until_ms;
+        Some((windows, previous))
+    }
+
+    /// Undoes [`Health::take_unsaved`] after its save failed, so the next tick retries.
+    pub fn unsave(&self, flag: &str, rollout: RolloutId, previous_ms: u64) {
+        if let Some(arms) = self.lock().get_mut(flag).filter(|a| a.rollout == rollout) {
+            arms.saved_until_ms = arms.saved_until_ms.min(previous_ms);
+        }
     }
 
     /// Runs `f` on the arms of `flag`'s rollout, if it is being tracked.

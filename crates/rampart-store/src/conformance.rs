@@ -9,6 +9,7 @@ mod atomicity;
 mod basics;
 mod concurrency;
 mod fixtures;
+mod health;
 mod history;
 mod persistence;
 mod rollout_races;
@@ -71,6 +72,7 @@ pub const CASES: &[(&str, Case)] = &[
     case!(rollout_races::rollout_events_carry_the_commits_actor_time_and_revision),
     case!(rollout_races::concurrent_updates_at_one_version_let_exactly_one_win),
     case!(rollout_races::concurrent_read_modify_write_updates_lose_nothing),
+    case!(health::health_windows_round_trip_without_a_revision),
 ];
 
 /// Runs every case in [`CASES`], each against a fresh store from `make`, then panics naming

@@ -26,7 +26,7 @@ pub mod store;
 pub use change::{Change, ChangeSet, Precondition};
 pub use error::StoreError;
 pub use rampart_model::Revision;
-pub use rollout::{NewRolloutEvent, RolloutEvent, RolloutId, RolloutRecord};
+pub use rollout::{Arm, HealthWindow, NewRolloutEvent, RolloutEvent, RolloutId, RolloutRecord};
 pub use sqlite::SqliteStore;
 pub use store::{Committed, HistoryEntry, HistoryOp, Store, Stored, StoredConfig};
 

@@ -82,3 +82,36 @@ impl NewRolloutEvent {
         }
     }
 }
+
+/// Which side of a rollout a health window belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arm {
+    Baseline,
+    Candidate,
+}
+
+impl Arm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Baseline => "baseline",
+            Arm::Candidate => "candidate",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Arm> {
+        match text {
+            "baseline" => Some(Arm::Baseline),
+            "candidate" => Some(Arm::Candidate),
+            _ => None,
+        }
+    }
+}
+
+/// One sealed health window of a rollout's arm: the window index (ms since the epoch / the
+/// window length) and the judge's aggregate for it, as JSON (the store doesn't interpret it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthWindow {
+    pub arm: Arm,
+    pub window: u64,
+    pub aggregate: serde_json::Value,
+}

@@ -6,6 +6,7 @@
 //! second server on the same data dir, `rampart restore`) waits or fails instead of reading
 //! the same revision. Reads use a separate pool and, thanks to WAL, never wait for writers.
 
+mod health;
 mod ledger;
 mod read;
 mod rollouts;
@@ -27,7 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::At;
 use crate::change::ChangeSet;
 use crate::error::StoreError;
-use crate::rollout::{RolloutEvent, RolloutId, RolloutRecord};
+use crate::rollout::{HealthWindow, RolloutEvent, RolloutId, RolloutRecord};
 use crate::store::{Committed, HistoryEntry, Store, StoredConfig};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -225,6 +226,18 @@ impl Store for SqliteStore {
 
     async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError> {
         rollouts::events(&self.reader, id).await
+    }
+
+    async fn save_health(
+        &self,
+        rollout: RolloutId,
+        windows: &[HealthWindow],
+    ) -> Result<(), StoreError> {
+        health::save(&self.writer, rollout, windows).await
+    }
+
+    async fn health(&self, rollout: RolloutId) -> Result<Vec<HealthWindow>, StoreError> {
+        health::load(&self.reader, rollout).await
     }
 }
 

@@ -5,7 +5,7 @@ use rampart_model::{Flag, FlagSpec, Revision, Segment, SegmentSpec};
 use crate::At;
 use crate::change::ChangeSet;
 use crate::error::StoreError;
-use crate::rollout::{RolloutEvent, RolloutId, RolloutRecord};
+use crate::rollout::{HealthWindow, RolloutEvent, RolloutId, RolloutRecord};
 
 /// Durable configuration storage. Implementations must pass [`crate::conformance`].
 #[async_trait::async_trait]
@@ -53,6 +53,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// A rollout's events, by seq (oldest first). Empty for an unknown id.
     async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError>;
+
+    /// Saves sealed health windows of a rollout in one transaction (replacing any already
+    /// saved with the same arm and index). Not a config change: no revision, no ledger entry.
+    /// `NotFound` for an unknown rollout.
+    async fn save_health(
+        &self,
+        rollout: RolloutId,
+        windows: &[HealthWindow],
+    ) -> Result<(), StoreError>;
+
+    /// Every saved health window of a rollout, by arm then index. Empty for an unknown id.
+    async fn health(&self, rollout: RolloutId) -> Result<Vec<HealthWindow>, StoreError>;
 }
 
 /// What a successful commit did.

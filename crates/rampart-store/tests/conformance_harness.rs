@@ -2,8 +2,8 @@
 
 use rampart_model::{FlagSpec, SegmentSpec};
 use rampart_store::{
-    Change, ChangeSet, Committed, HistoryEntry, RolloutEvent, RolloutId, RolloutRecord,
-    SqliteStore, Store, StoreError, StoredConfig, conformance,
+    Change, ChangeSet, Committed, HealthWindow, HistoryEntry, RolloutEvent, RolloutId,
+    RolloutRecord, SqliteStore, Store, StoreError, StoredConfig, conformance,
 };
 
 /// What a misbehaving store gets wrong; everything else is a real SQLite store.
@@ -94,6 +94,18 @@ impl Store for FaultyStore {
 
     async fn rollout_events(&self, id: RolloutId) -> Result<Vec<RolloutEvent>, StoreError> {
         self.inner.rollout_events(id).await
+    }
+
+    async fn save_health(
+        &self,
+        rollout: RolloutId,
+        windows: &[HealthWindow],
+    ) -> Result<(), StoreError> {
+        self.inner.save_health(rollout, windows).await
+    }
+
+    async fn health(&self, rollout: RolloutId) -> Result<Vec<HealthWindow>, StoreError> {
+        self.inner.health(rollout).await
     }
 }
 

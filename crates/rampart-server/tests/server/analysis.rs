@@ -464,3 +464,54 @@ async fn escalating_an_automatic_gradual_rollback_keeps_its_timings() {
         timings["decided_at"]
     );
 }
+
+#[tokio::test]
+async fn a_restart_resumes_the_analysis_from_the_saved_windows() {
+    let server = TestServer::start().await;
+    boolean_flag(&server, "menu").await;
+    let plan = json!({"flag": "menu", "candidate": "on", "strategy": "custom", "soak": "1h",
+                      "steps": [{"percent": 50}, {"percent": 100}]});
+    let id = start(&server, plan).await;
+    let started = now(&server);
+    for _ in 0..20 {
+        let at = now(&server);
+        let mut events = arm("menu", "off", 100, 50, 1.0, at);
+        events.extend(arm("menu", "on", 100, 50, 1.0, at));
+        second(&server, events).await;
+    }
+    let error_rate = |view: &Value| {
+        view["gate"]["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "error_rate")
+            .unwrap()["observed"]
+            .clone()
+    };
+    let before = error_rate(&view(&server, &id).await);
+    assert_eq!(
+        before, "candidate 2.0% (40/2000) vs baseline 2.0% (40/2000)",
+        "20 s of events were judged"
+    );
+    let elapsed = now(&server) - started;
+
+    // Stop and start on the same data; the new clock is moved to where the old one was.
+    let data = server.stop().await;
+    let server = TestServer::start_in(data).await;
+    server.clock.advance_ms(elapsed);
+    server.controller.tick().await.unwrap();
+    assert_eq!(
+        error_rate(&view(&server, &id).await),
+        before,
+        "the saved windows were restored, not started afresh"
+    );
+    // And the analysis goes on from there.
+    let at = now(&server);
+    let mut events = arm("menu", "off", 100, 50, 1.0, at);
+    events.extend(arm("menu", "on", 100, 50, 1.0, at));
+    second(&server, events).await;
+    assert_eq!(
+        error_rate(&view(&server, &id).await),
+        "candidate 2.0% (42/2100) vs baseline 2.0% (42/2100)"
+    );
+}
