@@ -99,17 +99,6 @@ preflight="$(post_json /v1/events "$preflight_body")"
     || bench_die "pre-flight batch not accepted and judged whole: $(head -c 600 <<<"$preflight")"
 bench_log "pre-flight ok: $preflight ($(wc -c <<<"$preflight_body") bytes per batch)"
 
-# CPU used during a run by other processes plus hypervisor steal, in % of one core: busy
-# time on the whole machine (tasks + softirq + steal) minus what the server and wrk used
-# (their times already include the softirq charged to them). Noise, not benchmark.
-other_share_of() {
-    local result=$1
-    awk -v t="$(bench_field "$result" tasks_s)" -v i="$(bench_field "$result" irq_s)" \
-        -v st="$(bench_field "$result" steal_s)" -v s="$(bench_field "$result" server_cpu_s)" \
-        -v w="$(bench_field "$result" wrk_cpu_s)" -v d="$(bench_field "$result" duration_us)" \
-        'BEGIN {o = 100 * (t + i + st - s - w) / (d / 1e6); printf "%.0f", o < 0 ? 0 : o}'
-}
-
 # Runs wrk once through bench_wrk and, for events, dies unless every answer was checked
 # and accepted whole. Prints the RESULT line.
 measure() {
@@ -136,25 +125,8 @@ scenario() {
         measure "$label-warmup" "$path" "${WARMUP}s" >/dev/null
     fi
     for run in $(seq 1 "$RUNS"); do
-        # A run disturbed by other load on the host is measured again, at most RETRIES
-        # times; the least disturbed attempt is kept.
-        local attempt best="" best_other=0 other_now
-        for attempt in $(seq 0 "$RETRIES"); do
-            bench_wait_quiet
-            result="$(measure "$label-$run.$attempt" "$path" "${DURATION}s")"
-            other_now="$(other_share_of "$result")"
-            if [[ -z "$best" ]] || ((other_now < best_other)); then
-                best=$result
-                best_other=$other_now
-            fi
-            ((other_now > DISTURBED)) || break
-            if ((attempt < RETRIES)); then
-                bench_log "$label run $run: disturbed (other processes+steal ${other_now}% of CPU); measuring again"
-            else
-                bench_log "$label run $run: still disturbed after $RETRIES retries; keeping the least disturbed attempt"
-            fi
-        done
-        result=$best
+        # A run disturbed by other load on the host is measured again (bench-lib.sh).
+        result="$(bench_least_disturbed "$label-$run" measure "$path" "${DURATION}s")"
         local requests duration_s server_cpu wrk_cpu unjudged
         requests="$(bench_field "$result" requests)"
         duration_s="$(awk -v d="$(bench_field "$result" duration_us)" 'BEGIN {print d / 1e6}')"
@@ -168,7 +140,7 @@ scenario() {
         server_us+=("$(awk -v c="$server_cpu" -v n="$requests" 'BEGIN {printf "%.2f", c * 1e6 / n}')")
         server_share+=("$(awk -v c="$server_cpu" -v d="$duration_s" 'BEGIN {printf "%.0f", 100 * c / d}')")
         wrk_share+=("$(awk -v c="$wrk_cpu" -v d="$duration_s" 'BEGIN {printf "%.0f", 100 * c / d}')")
-        other_share+=("$(other_share_of "$result")")
+        other_share+=("$(bench_other_share "$result")")
         local per_event=""
         if ((events > 0)); then
             per_event=", $(bench_thousands "$(awk -v r="${rps[-1]}" -v e="$events" 'BEGIN {print r * e}')") events/s"

@@ -78,17 +78,6 @@ preflight="$(curl -fsS --max-time 5 -X POST -H 'Content-Type: application/json' 
     || bench_die "bulk evaluation did not return $FLAG_COUNT successes: $(head -c 400 <<<"$preflight")"
 bench_log "pre-flight ok: single -> $reason; bulk -> $FLAG_COUNT flags ($(wc -c <<<"$preflight") bytes)"
 
-# CPU used during a run by other processes plus hypervisor steal, in % of one core: busy
-# time on the whole machine (tasks + softirq + steal) minus what the server and wrk used
-# (their times already include the softirq charged to them). Noise, not benchmark.
-other_share_of() {
-    local result=$1
-    awk -v t="$(bench_field "$result" tasks_s)" -v i="$(bench_field "$result" irq_s)" \
-        -v st="$(bench_field "$result" steal_s)" -v s="$(bench_field "$result" server_cpu_s)" \
-        -v w="$(bench_field "$result" wrk_cpu_s)" -v d="$(bench_field "$result" duration_us)" \
-        'BEGIN {o = 100 * (t + i + st - s - w) / (d / 1e6); printf "%.0f", o < 0 ? 0 : o}'
-}
-
 # Runs one scenario RUNS times and prints one markdown table row.
 scenario() {
     local label=$1 title=$2 path=$3 budget=$4 run result
@@ -98,25 +87,8 @@ scenario() {
         bench_wrk "$label-warmup" "$THREADS" "$CONNECTIONS" "${WARMUP}s" "$path" >/dev/null
     fi
     for run in $(seq 1 "$RUNS"); do
-        # A run disturbed by other load on the host is measured again, at most RETRIES
-        # times; the least disturbed attempt is kept.
-        local attempt best="" best_other=0 other_now
-        for attempt in $(seq 0 "$RETRIES"); do
-            bench_wait_quiet
-            result="$(bench_wrk "$label-$run.$attempt" "$THREADS" "$CONNECTIONS" "${DURATION}s" "$path")"
-            other_now="$(other_share_of "$result")"
-            if [[ -z "$best" ]] || ((other_now < best_other)); then
-                best=$result
-                best_other=$other_now
-            fi
-            ((other_now > DISTURBED)) || break
-            if ((attempt < RETRIES)); then
-                bench_log "$label run $run: disturbed (other processes+steal ${other_now}% of CPU); measuring again"
-            else
-                bench_log "$label run $run: still disturbed after $RETRIES retries; keeping the least disturbed attempt"
-            fi
-        done
-        result=$best
+        # A run disturbed by other load on the host is measured again (bench-lib.sh).
+        result="$(bench_least_disturbed "$label-$run" bench_wrk "$THREADS" "$CONNECTIONS" "${DURATION}s" "$path")"
         local requests duration_s server_cpu wrk_cpu
         requests="$(bench_field "$result" requests)"
         duration_s="$(awk -v d="$(bench_field "$result" duration_us)" 'BEGIN {print d / 1e6}')"
@@ -132,7 +104,7 @@ scenario() {
         # which it is charged to).
         irq_share+=("$(awk -v i="$(bench_field "$result" irq_s)" -v d="$duration_s" \
             'BEGIN {printf "%.0f", 100 * i / d}')")
-        other_share+=("$(other_share_of "$result")")
+        other_share+=("$(bench_other_share "$result")")
         bench_log "$label run $run/$RUNS: $(bench_thousands "${rps[-1]}") req/s, p50 $(bench_ms "${p50[-1]}"), p99 $(bench_ms "${p99[-1]}"), server CPU ${server_share[-1]}% (${server_us[-1]} µs/req), wrk CPU ${wrk_share[-1]}%, softirq ${irq_share[-1]}% (inside those two), other processes+steal ${other_share[-1]}%"
     done
     local min max
