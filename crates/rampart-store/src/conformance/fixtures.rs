@@ -121,6 +121,19 @@ pub(super) fn rollout_state(phase: &str, step: u32) -> serde_json::Value {
 }
 
 /// Creates a rollout of `flag` at step 0 of `phase`, with one "start" event into it.
+/// Commits, as `actor`, the flag `checkout` with an active, ramping rollout on it.
+pub(super) async fn checkout_rollout(store: &dyn Store, actor: &str) -> Committed {
+    committed(
+        store,
+        actor,
+        vec![
+            put_flag(flag("checkout", 1), Precondition::MustNotExist),
+            create_rollout("checkout", "ramping", true),
+        ],
+    )
+    .await
+}
+
 pub(super) fn create_rollout(flag: &str, phase: &str, active: bool) -> Change {
     Change::CreateRollout {
         flag: flag.to_owned(),

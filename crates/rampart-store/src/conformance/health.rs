@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::change::Precondition;
 use crate::error::StoreError;
 use crate::rollout::{Arm, HealthWindow};
 use crate::store::Store;
 
-use super::fixtures::{committed, create_rollout, flag, put_flag};
+use super::fixtures::checkout_rollout;
 
 fn window(arm: Arm, index: u64, requests: u64) -> HealthWindow {
     HealthWindow {
@@ -21,15 +20,7 @@ fn window(arm: Arm, index: u64, requests: u64) -> HealthWindow {
 }
 
 pub(super) async fn health_windows_round_trip_without_a_revision(store: Arc<dyn Store>) {
-    let created = committed(
-        &*store,
-        "alice",
-        vec![
-            put_flag(flag("checkout", 1), Precondition::MustNotExist),
-            create_rollout("checkout", "ramping", true),
-        ],
-    )
-    .await;
+    let created = checkout_rollout(&*store, "alice").await;
     let id = created.created_rollouts[0];
     assert_eq!(store.health(id).await.expect("read"), Vec::new());
     let revision = store.load().await.expect("load").revision;

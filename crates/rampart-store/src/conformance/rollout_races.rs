@@ -11,8 +11,8 @@ use crate::error::StoreError;
 use crate::store::Store;
 
 use super::fixtures::{
-    assert_time_between, commit, committed, create_rollout, event, flag, now_millis, put_flag,
-    revision, update_rollout,
+    assert_time_between, checkout_rollout, commit, committed, create_rollout, event, flag,
+    now_millis, put_flag, revision, update_rollout,
 };
 use super::rollouts::{events, rollout, seqs};
 
@@ -30,15 +30,7 @@ pub(super) async fn rollout_events_carry_the_commits_actor_time_and_revision(
     )
     .await;
     let before = now_millis();
-    commit(
-        &*store,
-        "alice",
-        vec![
-            put_flag(flag("checkout", 1), Precondition::MustNotExist),
-            create_rollout("checkout", "ramping", true),
-        ],
-    )
-    .await;
+    checkout_rollout(&*store, "alice").await;
     let after = now_millis();
     commit(
         &*store,

@@ -11,8 +11,9 @@ use crate::rollout::{RolloutEvent, RolloutId, RolloutRecord};
 use crate::store::{Committed, Store};
 
 use super::fixtures::{
-    assert_time_between, commit, commit_err, committed, create_rollout, event, flag, flag_keys,
-    now_millis, put_flag, revision, rollout_base, rollout_plan, rollout_state, update_rollout,
+    assert_time_between, checkout_rollout, commit, commit_err, committed, create_rollout, event,
+    flag, flag_keys, now_millis, put_flag, revision, rollout_base, rollout_plan, rollout_state,
+    update_rollout,
 };
 
 pub(super) async fn rollout(store: &dyn Store, id: RolloutId) -> RolloutRecord {
@@ -49,15 +50,7 @@ pub(super) async fn create_rollout_assigns_ids_from_one_and_stores_what_was_give
     assert!(events(&*store, 1).await.is_empty());
 
     let before = now_millis();
-    let first = committed(
-        &*store,
-        "alice",
-        vec![
-            put_flag(flag("checkout", 1), Precondition::MustNotExist),
-            create_rollout("checkout", "ramping", true),
-        ],
-    )
-    .await;
+    let first = checkout_rollout(&*store, "alice").await;
     let after = now_millis();
     assert_eq!(
         first,
@@ -153,15 +146,7 @@ pub(super) async fn create_rollout_assigns_ids_from_one_and_stores_what_was_give
 pub(super) async fn second_active_rollout_on_a_flag_fails_and_leaves_nothing(
     store: Arc<dyn Store>,
 ) {
-    commit(
-        &*store,
-        "alice",
-        vec![
-            put_flag(flag("checkout", 1), Precondition::MustNotExist),
-            create_rollout("checkout", "ramping", true),
-        ],
-    )
-    .await;
+    checkout_rollout(&*store, "alice").await;
 
     let error = commit_err(
         &*store,
@@ -472,15 +457,7 @@ pub(super) async fn update_of_missing_rollout_fails_with_not_found(store: Arc<dy
 }
 
 pub(super) async fn failed_rollout_update_rolls_back_the_flag_change(store: Arc<dyn Store>) {
-    commit(
-        &*store,
-        "alice",
-        vec![
-            put_flag(flag("checkout", 1), Precondition::MustNotExist),
-            create_rollout("checkout", "ramping", true),
-        ],
-    )
-    .await;
+    checkout_rollout(&*store, "alice").await;
     let rollout_before = rollout(&*store, 1).await;
     let tick = || vec![event("tick", "ramping", "ramping", json!({ "step": 1 }))];
 
