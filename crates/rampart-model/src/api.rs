@@ -170,6 +170,9 @@ pub struct OfrepBulk {
     pub metadata: serde_json::Map<String, Value>,
 }
 
+/// The most events one `POST /v1/events` request may carry.
+pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
+
 /// How a request that used a flag ended, as reported in a [`HealthEvent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -38,7 +38,7 @@ use tokio::time::MissedTickBehavior;
 use crate::{Client, SdkError};
 
 /// The most events the server takes in one request.
-pub const MAX_BATCH_SIZE: usize = 10_000;
+pub use rampart_model::api::MAX_EVENTS_PER_BATCH as MAX_BATCH_SIZE;
 /// The largest buffer a reporter may have, in events.
 pub const MAX_CAPACITY: usize = 10_000_000;
 

@@ -425,7 +425,8 @@ impl Controller {
         }
     }
 
-    /// After a restart, picks up the rollout's saved health windows before it is judged.
+    /// Makes sure the rollout's events are collected before it is judged: after a restart,
+    /// from its saved health windows (afresh if they can't be read).
     async fn restore_health(&self, id: RolloutId, plan: &Plan) {
         if self.health.tracks(plan.flag(), id) {
             return;
@@ -442,6 +443,7 @@ impl Controller {
         };
         if let Err(e) = restored {
             tracing::error!(rollout = id, error = %e, "cannot restore the rollout's health windows; its analysis starts afresh");
+            self.track(id, plan);
         }
     }
 
@@ -505,7 +507,6 @@ impl Controller {
         let now = self.clock.now();
         let now_ms = u64::try_from(now).unwrap_or(0);
         let plan = &loaded.plan;
-        self.track(id, plan);
         let steps = step_contexts(plan, &loaded.state);
         let step_started_ms = steps
             .get(loaded.state.step)

@@ -4,14 +4,13 @@
 //! oversized batch is refused after reading one event past the limit). Each event is validated on its own: a bad one is listed
 //! in `rejected` with its index, a code and a message, and never drops the good ones.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Request, State};
 use rampart_judge::Outcome;
 use rampart_model::api::{EventOutcome, EventRejection, EventTime, EventsResponse, HealthEvent};
-use std::cell::Cell;
-
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -21,8 +20,7 @@ use crate::extract::body_bytes;
 use crate::health::Sample;
 use crate::state::Live;
 
-/// The most events one request may carry.
-pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
+pub use rampart_model::api::MAX_EVENTS_PER_BATCH;
 /// 8 MiB: 10 000 events with a few custom values each, with room to spare.
 pub const DEFAULT_MAX_EVENTS_BODY_BYTES: usize = 8 << 20;
 /// Latencies above an hour are not request latencies.

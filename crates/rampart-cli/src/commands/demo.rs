@@ -209,13 +209,15 @@ impl Dice {
 fn simulate(
     client: &Client,
     reporter: &Reporter,
-    flag: &'static str,
-    candidate: &'static str,
+    plan: &PlanSpec,
     behaviour: Behaviour,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<u64>> {
+    let flag: std::sync::Arc<str> = plan.flag.as_str().into();
+    let candidate: std::sync::Arc<str> = plan.candidate.as_str().into();
     (0..4_u64)
         .map(|worker| {
+            let (flag, candidate) = (flag.clone(), candidate.clone());
             let client = client.clone();
             let reporter = reporter.clone();
             let mut stopped = stopped.clone();
@@ -230,7 +232,7 @@ fn simulate(
                     for _ in 0..25 {
                         requests += 1;
                         let user = json!({"targetingKey": format!("shopper-{worker}-{requests}")});
-                        let Ok(OfrepResult::Success(served)) = client.evaluate(flag, &user).await
+                        let Ok(OfrepResult::Success(served)) = client.evaluate(&flag, &user).await
                         else {
                             continue;
                         };
@@ -243,7 +245,7 @@ fn simulate(
                             runs.push((shadow.to_owned(), true));
                         }
                         for (variant, dark) in runs {
-                            let is_candidate = variant == candidate;
+                            let is_candidate = *variant == *candidate;
                             let (error_rate, slowdown) = if is_candidate {
                                 (behaviour.candidate_errors, behaviour.candidate_slowdown)
                             } else {
@@ -255,7 +257,7 @@ fn simulate(
                                 EventOutcome::Success
                             };
                             reporter.record(HealthEvent {
-                                flag: flag.to_owned(),
+                                flag: flag.to_string(),
                                 variant,
                                 outcome,
                                 latency_ms: Some(dice.latency_ms() * slowdown),
@@ -277,19 +279,13 @@ async fn rehearse_rollout(
     client: &Client,
     reporter: &Reporter,
     plan: serde_json::Value,
-    candidate: &'static str,
     behaviour: Behaviour,
 ) -> anyhow::Result<RolloutView> {
     let plan: PlanSpec = serde_json::from_value(plan)?;
-    let flag: &'static str = if plan.flag == "new-search" {
-        "new-search"
-    } else {
-        "search-ranker"
-    };
     let before = reporter.stats();
     let started = client.start_rollout(&plan).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = simulate(client, reporter, flag, candidate, behaviour, stopped);
+    let workers = simulate(client, reporter, &plan, behaviour, stopped);
     // A rollback ends `watch` with exit code 3; here it is an outcome to show, not an error.
     let watched = crate::commands::rollout::watch_until_done(
         client,
@@ -337,7 +333,7 @@ async fn rollout_rehearsal(client: &Client) -> anyhow::Result<()> {
     };
     let plan = json!({"flag": "new-search", "candidate": "on", "strategy": "custom", "soak": "3s",
                       "steps": [{"shadow": true}, {"percent": 25}, {"percent": 50}, {"percent": 100}]});
-    let view = rehearse_rollout(client, &reporter, plan, "on", healthy).await?;
+    let view = rehearse_rollout(client, &reporter, plan, healthy).await?;
     anyhow::ensure!(
         view.phase == Phase::Completed,
         "the healthy rollout ended {}",
@@ -362,7 +358,7 @@ async fn rollout_rehearsal(client: &Client) -> anyhow::Result<()> {
     let plan = json!({"flag": "search-ranker", "candidate": "neural", "baseline": "classic",
                       "strategy": "custom", "soak": "30s",
                       "steps": [{"percent": 10}, {"percent": 50}, {"percent": 100}]});
-    let view = rehearse_rollout(client, &reporter, plan, "neural", faulty).await?;
+    let view = rehearse_rollout(client, &reporter, plan, faulty).await?;
     anyhow::ensure!(
         view.phase == Phase::RolledBack,
         "the faulty rollout ended {}",

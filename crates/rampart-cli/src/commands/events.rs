@@ -3,14 +3,11 @@
 use std::io::Read as _;
 
 use anyhow::Context as _;
-use rampart_model::api::{EventRejection, EventsResponse, HealthEvent};
+use rampart_model::api::{EventRejection, EventsResponse, HealthEvent, MAX_EVENTS_PER_BATCH};
 use rampart_sdk::Client;
 
 use crate::args::{EventsCommand, Output};
 use crate::output::{self, table};
-
-/// The most events one request may carry (the server's limit).
-const BATCH: usize = 10_000;
 
 pub async fn run(client: &Client, out: Output, command: EventsCommand) -> anyhow::Result<()> {
     let EventsCommand::Send { file } = command;
@@ -29,7 +26,7 @@ pub async fn run(client: &Client, out: Output, command: EventsCommand) -> anyhow
         judged: 0,
         rejected: Vec::new(),
     };
-    for (batch_number, batch) in events.chunks(BATCH).enumerate() {
+    for (batch_number, batch) in events.chunks(MAX_EVENTS_PER_BATCH).enumerate() {
         let answer = client.send_events(batch).await?;
         total.accepted += answer.accepted;
         total.judged += answer.judged;
@@ -37,7 +34,7 @@ pub async fn run(client: &Client, out: Output, command: EventsCommand) -> anyhow
         total
             .rejected
             .extend(answer.rejected.into_iter().map(|r| EventRejection {
-                index: r.index + batch_number * BATCH,
+                index: r.index + batch_number * MAX_EVENTS_PER_BATCH,
                 ..r
             }));
     }

@@ -28,14 +28,17 @@ struct Tests {
     rising_since_ms: Option<u64>,
     /// `(evidence since, failed at)` once the regression test rejected.
     failure: Option<(u64, u64)>,
-    /// The restart block of the window being observed.
-    block: u64,
 }
 
 /// Fail tests restart their evidence every this many ms (a mixture over start blocks; see
 /// [`CountTest::with_restarts`]), so a regression that begins late is caught as fast as one
 /// that begins early, up to the price of the block's weight.
 pub const RESTART_BLOCK_MS: u64 = 30_000;
+
+/// The restart block a window belongs to.
+fn restart_block(window: &PairedWindow<'_>) -> u64 {
+    window.start_ms / RESTART_BLOCK_MS
+}
 
 /// The traffic-share test ignores windows starting within this long after a step began.
 pub const SHARE_SETTLE_MS: u64 = 5_000;
@@ -49,14 +52,12 @@ impl Tests {
             alpha_fail,
             rising_since_ms: None,
             failure: None,
-            block: 0,
         }
     }
 
     /// One window: `(bad, exposure)` for the candidate and the baseline.
     fn observe(&mut self, window: &PairedWindow<'_>, candidate: (u64, u64), baseline: (u64, u64)) {
-        self.block = window.start_ms / RESTART_BLOCK_MS;
-        self.count(candidate, baseline);
+        self.count(restart_block(window), candidate, baseline);
         if self.regression.log_e_value() <= 0.0 {
             self.rising_since_ms = None;
         } else if self.rising_since_ms.is_none() {
@@ -68,7 +69,7 @@ impl Tests {
         }
     }
 
-    fn count(&mut self, candidate: (u64, u64), baseline: (u64, u64)) {
+    fn count(&mut self, block: u64, candidate: (u64, u64), baseline: (u64, u64)) {
         let (candidate_bad, candidate_exposure) = candidate;
         let (baseline_bad, baseline_exposure) = baseline;
         self.tally.candidate_bad += candidate_bad;
@@ -83,7 +84,7 @@ impl Tests {
         let share = candidate_exposure as f64 / exposure as f64;
         let draws = candidate_bad + baseline_bad;
         self.regression
-            .observe_in_block(self.block, candidate_bad, draws, share);
+            .observe_in_block(block, candidate_bad, draws, share);
         self.non_inferiority.observe(candidate_bad, draws, share);
     }
 }
@@ -358,7 +359,7 @@ fn traffic_share(
         }
         let candidate = window.candidate.map_or(0, Aggregate::requests);
         let total = candidate + window.baseline.map_or(0, Aggregate::requests);
-        let block = window.start_ms / RESTART_BLOCK_MS;
+        let block = restart_block(window);
         too_much.observe_in_block(block, candidate, total, share);
         too_little.observe_in_block(block, candidate, total, share);
         if share > 0.0 && share < 1.0 {
