@@ -376,3 +376,24 @@ bench_least_disturbed() {
     done
     printf '%s\n' "$best"
 }
+
+# Checks the wrk settings every wrk-based bench script takes from the environment (RUNS,
+# DURATION, WARMUP, THREADS, CONNECTIONS, RETRIES; exit 2 on a bad one), that the tools are
+# installed, and installs the cleanup traps. The settings are the calling script's variables.
+# shellcheck disable=SC2153
+bench_wrk_setup() {
+    for name in RUNS DURATION WARMUP THREADS CONNECTIONS RETRIES; do
+        [[ "${!name}" =~ ^[0-9]+$ ]] || { echo "$name must be a whole number, got '${!name}'" >&2; exit 2; }
+    done
+    ((RUNS >= 1 && RUNS <= 20)) || { echo "RUNS must be 1..20" >&2; exit 2; }
+    ((DURATION >= 1 && DURATION <= 300)) || { echo "DURATION must be 1..300 seconds" >&2; exit 2; }
+    ((WARMUP <= 60)) || { echo "WARMUP must be 0..60 seconds" >&2; exit 2; }
+    ((RETRIES <= 5)) || { echo "RETRIES must be 0..5" >&2; exit 2; }
+    ((THREADS >= 1 && THREADS <= 64)) || { echo "THREADS must be 1..64" >&2; exit 2; }
+    ((CONNECTIONS >= THREADS && CONNECTIONS <= 10000)) || { echo "CONNECTIONS must be THREADS..10000" >&2; exit 2; }
+
+    bench_require curl jq wrk awk getconf
+    [[ -n "${RAMPART_BIN:-}" || "${SKIP_BUILD:-0}" == 1 ]] || bench_require cargo
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
