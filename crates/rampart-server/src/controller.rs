@@ -198,6 +198,9 @@ impl Controller {
         let id =
             created.ok_or_else(|| ApiError::Internal("the store assigned no rollout id".into()))?;
         self.after_commit(id, &plan, &base, &state, &actions);
+        if !state.phase.is_terminal() {
+            self.track(id, &plan);
+        }
         self.view(id, false).await
     }
 
@@ -418,10 +421,10 @@ impl Controller {
         if let Ok(mut decisions) = self.decisions.lock() {
             decisions.remove(&id);
         }
+        // A new rollout starts collecting in `create`; after a restart the next tick
+        // restores what was saved. Tracking here would start an existing rollout afresh.
         if state.phase.is_terminal() {
             self.health.untrack(plan.flag(), id);
-        } else {
-            self.track(id, plan);
         }
     }
 

@@ -499,6 +499,13 @@ async fn a_restart_resumes_the_analysis_from_the_saved_windows() {
     let data = server.stop().await;
     let server = TestServer::start_in(data).await;
     server.clock.advance_ms(elapsed);
+    // An operator acting before the first tick doesn't start the analysis afresh either.
+    for action in ["pause", "resume"] {
+        let reply = server
+            .post(&format!("/v1/rollouts/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
     server.controller.tick().await.unwrap();
     assert_eq!(
         error_rate(&view(&server, &id).await),
