@@ -355,7 +355,7 @@ impl Controller {
                 // A new rollout captured `base` before the write lock: if the flag changed
                 // since, starting would overwrite that edit (and restore a stale flag later).
                 if matches!(rollout, Change::CreateRollout { .. }) && flag.spec() != base {
-                    return Err(ApiError::InUse(format!(
+                    return Err(ApiError::ConcurrentChange(format!(
                         "flag `{}` changed while the rollout was starting; start it again",
                         plan.flag()
                     )));

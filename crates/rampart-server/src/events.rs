@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::body_bytes;
 use crate::health::Sample;
 use crate::state::Live;
+use rampart_model::ErrorCode;
 
 pub use rampart_model::api::MAX_EVENTS_PER_BATCH;
 /// 8 MiB: 10 000 events with a few custom values each, with room to spare.
@@ -70,7 +71,7 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first != Some(b'[') {
         return Err(ApiError::bad_request(
-            "INVALID_BODY",
+            ErrorCode::InvalidBody,
             None,
             "expected a JSON array of events: [{\"flag\": …, \"variant\": …, \"outcome\": …}, …]",
         ));
@@ -87,7 +88,7 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
             }
         } else {
             ApiError::bad_request(
-                "INVALID_JSON",
+                ErrorCode::InvalidJson,
                 None,
                 format!("request body is not a valid event batch: {e}"),
             )
@@ -96,18 +97,18 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
 }
 
 /// A shape error's code, from the path of the field that failed.
-fn shape_code(path: &str) -> &'static str {
+fn shape_code(path: &str) -> ErrorCode {
     match path.split(['.', '[']).next().unwrap_or_default() {
-        "ts" => "INVALID_TS",
-        "latency_ms" => "INVALID_LATENCY",
-        "values" => "INVALID_VALUE",
-        "outcome" => "INVALID_OUTCOME",
-        _ => "INVALID_EVENT",
+        "ts" => ErrorCode::InvalidTs,
+        "latency_ms" => ErrorCode::InvalidLatency,
+        "values" => ErrorCode::InvalidValue,
+        "outcome" => ErrorCode::InvalidOutcome,
+        _ => ErrorCode::InvalidEvent,
     }
 }
 
 /// Parses one event; a shape error names the field and gets that field's code.
-fn parse_event(raw: &RawValue) -> Result<HealthEvent, (&'static str, String)> {
+fn parse_event(raw: &RawValue) -> Result<HealthEvent, (ErrorCode, String)> {
     // The fast path; only a bad event pays for tracking the path to its error.
     if let Ok(event) = serde_json::from_str(raw.get()) {
         return Ok(event);
@@ -117,23 +118,23 @@ fn parse_event(raw: &RawValue) -> Result<HealthEvent, (&'static str, String)> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
-            ("INVALID_EVENT", inner.to_string())
+            (ErrorCode::InvalidEvent, inner.to_string())
         } else {
             (shape_code(&path), format!("{path}: {inner}"))
         }
     })
 }
 
-fn reject(index: usize, code: &str, message: String) -> EventRejection {
+fn reject(index: usize, code: ErrorCode, message: String) -> EventRejection {
     EventRejection {
         index,
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
         message,
     }
 }
 
 /// The event's time in ms since the epoch; receipt time when absent.
-fn timestamp(ts: Option<&EventTime>, now_ms: u64) -> Result<u64, (&'static str, String)> {
+fn timestamp(ts: Option<&EventTime>, now_ms: u64) -> Result<u64, (ErrorCode, String)> {
     let at_ms = match ts {
         None => return Ok(now_ms),
         Some(EventTime::Millis(ms)) => *ms,
@@ -144,7 +145,7 @@ fn timestamp(ts: Option<&EventTime>, now_ms: u64) -> Result<u64, (&'static str, 
             )
             .map_err(|e| {
                 (
-                    "INVALID_TS",
+                    ErrorCode::InvalidTs,
                     format!(
                         "ts: {text:?} is not RFC 3339 ({e}); or send milliseconds since the epoch"
                     ),
@@ -155,7 +156,7 @@ fn timestamp(ts: Option<&EventTime>, now_ms: u64) -> Result<u64, (&'static str, 
     };
     if at_ms.saturating_add(MAX_AGE_MS) < now_ms || at_ms > now_ms.saturating_add(MAX_SKEW_MS) {
         return Err((
-            "TS_OUT_OF_RANGE",
+            ErrorCode::TsOutOfRange,
             format!(
                 "ts: {at_ms} ms is more than {} min before or {} min after the server's clock ({now_ms} ms)",
                 MAX_AGE_MS / 60_000,
@@ -179,13 +180,16 @@ fn check<'e>(
     live: &crate::state::Published,
     event: &'e HealthEvent,
     now_ms: u64,
-) -> Result<Sample<'e>, (&'static str, String)> {
+) -> Result<Sample<'e>, (ErrorCode, String)> {
     let Some(flag) = live.catalog().flag(&event.flag) else {
-        return Err(("UNKNOWN_FLAG", format!("flag: no flag `{}`", event.flag)));
+        return Err((
+            ErrorCode::UnknownFlag,
+            format!("flag: no flag `{}`", event.flag),
+        ));
     };
     if !flag.spec().variants.contains_key(&event.variant) {
         return Err((
-            "UNKNOWN_VARIANT",
+            ErrorCode::UnknownVariant,
             format!(
                 "variant: flag `{}` has no variant `{}`",
                 event.flag, event.variant
@@ -196,7 +200,7 @@ fn check<'e>(
         && !(latency.is_finite() && (0.0..=MAX_LATENCY_MS).contains(&latency))
     {
         return Err((
-            "INVALID_LATENCY",
+            ErrorCode::InvalidLatency,
             format!(
                 "latency_ms: {latency} is not a latency; expected milliseconds from 0 to {MAX_LATENCY_MS}"
             ),
@@ -204,7 +208,7 @@ fn check<'e>(
     }
     if event.values.len() > MAX_VALUES {
         return Err((
-            "INVALID_VALUE",
+            ErrorCode::InvalidValue,
             format!(
                 "values: {} custom values; an event carries at most {MAX_VALUES}",
                 event.values.len()
@@ -215,13 +219,13 @@ fn check<'e>(
     for (name, value) in &event.values {
         if !valid_value_name(name) {
             return Err((
-                "INVALID_VALUE",
+                ErrorCode::InvalidValue,
                 format!("values: {name:?} is not a valid name (1-64 of A-Z a-z 0-9 _ - . :)"),
             ));
         }
         if !(value.is_finite() && *value >= 0.0 && value.fract() == 0.0 && *value <= MAX_VALUE) {
             return Err((
-                "INVALID_VALUE",
+                ErrorCode::InvalidValue,
                 format!("values.{name}: {value} is not a count; expected a whole number >= 0"),
             ));
         }

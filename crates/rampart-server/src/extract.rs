@@ -10,6 +10,7 @@ use rampart_store::{Precondition, StoreError};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use rampart_model::ErrorCode;
 
 /// A JSON body. Syntax errors are `INVALID_JSON`; a value of the wrong shape is
 /// `INVALID_FIELD` with the path of the offending field (`rules[0].when[1].op`).
@@ -33,7 +34,7 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
             } else {
-                ApiError::bad_request("INVALID_BODY", None, rejection.body_text())
+                ApiError::bad_request(ErrorCode::InvalidBody, None, rejection.body_text())
             }
         })
 }
@@ -46,13 +47,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_data() {
             let field = (path != ".").then_some(path);
             ApiError::BadRequest {
-                code: "INVALID_FIELD",
+                code: ErrorCode::InvalidField,
                 message: inner.to_string(),
                 field,
             }
         } else {
             ApiError::bad_request(
-                "INVALID_JSON",
+                ErrorCode::InvalidJson,
                 None,
                 format!("request body is not valid JSON: {inner}"),
             )
@@ -60,7 +61,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(|e| {
         ApiError::bad_request(
-            "INVALID_JSON",
+            ErrorCode::InvalidJson,
             None,
             format!("trailing data after the JSON body: {e}"),
         )
@@ -84,7 +85,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
         };
         let actor = value.to_str().map_err(|_| {
             ApiError::bad_request(
-                "INVALID_HEADER",
+                ErrorCode::InvalidHeader,
                 Some(ACTOR_HEADER),
                 "actor must be printable ASCII",
             )
@@ -92,7 +93,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
         let actor = actor.trim();
         if actor.is_empty() || actor.len() > 128 {
             return Err(ApiError::bad_request(
-                "INVALID_HEADER",
+                ErrorCode::InvalidHeader,
                 Some(ACTOR_HEADER),
                 "actor must be 1 to 128 characters",
             ));
@@ -135,15 +136,35 @@ impl IfMatch {
             });
         };
         match self.0 {
-            Some(expected) if expected != current.revision => {
+            Some(expected) if expected != current.revision => Err(ApiError::RevisionMismatch {
+                kind,
+                key: key.to_owned(),
+                expected,
+                actual: current.revision,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A store conflict on a change that carried this `If-Match` is that precondition
+    /// failing (412); without `If-Match`, a conflict is someone else's concurrent change.
+    pub fn guard<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        match (self.0, result) {
+            (
+                Some(_),
                 Err(ApiError::Store(StoreError::Conflict {
                     kind,
-                    key: key.to_owned(),
+                    key,
                     expected,
-                    actual: current.revision,
-                }))
-            }
-            _ => Ok(()),
+                    actual,
+                })),
+            ) => Err(ApiError::RevisionMismatch {
+                kind,
+                key,
+                expected,
+                actual,
+            }),
+            (_, result) => result,
         }
     }
 }
@@ -156,7 +177,7 @@ fn parse_if_match(headers: &HeaderMap) -> Result<Option<Revision>, ApiError> {
     let unquoted = text.trim_start_matches("W/").trim_matches('"');
     unquoted.parse::<Revision>().map(Some).map_err(|_| {
         ApiError::bad_request(
-            "INVALID_HEADER",
+            ErrorCode::InvalidHeader,
             Some("If-Match"),
             format!("If-Match must be a revision number such as \"12\", got `{text}`"),
         )
@@ -179,10 +200,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
         let axum::extract::Path(text) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
-                .map_err(|e| ApiError::bad_request("INVALID_PATH", Some("id"), e.body_text()))?;
+                .map_err(|e| {
+                    ApiError::bad_request(ErrorCode::InvalidPath, Some("id"), e.body_text())
+                })?;
         text.parse().map(IdPath).map_err(|_| {
             ApiError::bad_request(
-                "INVALID_PATH",
+                ErrorCode::InvalidPath,
                 Some("id"),
                 format!("`{text}` is not a numeric id"),
             )
@@ -200,6 +223,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::bad_request("INVALID_QUERY", None, e.body_text()))
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, None, e.body_text()))
     }
 }

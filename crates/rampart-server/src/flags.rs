@@ -12,6 +12,7 @@ use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson, IfMatch, etag};
 use crate::state::{AppState, Published, rfc3339};
+use rampart_model::ErrorCode;
 
 fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> {
     let flag = published
@@ -114,7 +115,7 @@ pub async fn update(
 ) -> Result<impl IntoResponse, ApiError> {
     if spec.key != key {
         return Err(ApiError::bad_request(
-            "KEY_MISMATCH",
+            ErrorCode::KeyMismatch,
             Some("key"),
             format!(
                 "body key `{}` does not match the URL's flag `{key}`",
@@ -133,28 +134,31 @@ async fn put_existing(
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     let key = flag.key().to_owned();
-    let published = state
-        .mutate(actor, |catalog, current| {
-            if_match.check("flag", flag.key(), current.flag_meta.get(flag.key()))?;
-            let existing = catalog.flag(flag.key());
-            if existing.is_some_and(|existing| existing == &flag) {
-                return Ok((Vec::new(), ()));
-            }
-            let only_state_changes =
-                existing.is_some_and(|e| e.clone().with_state(flag.spec().state) == flag);
-            if !only_state_changes {
-                refuse_if_rolling_out(current, flag.key())?;
-            }
-            catalog.upsert_flag(flag.clone())?;
-            Ok((
-                vec![Change::PutFlag {
-                    flag,
-                    expected: if_match.precondition(),
-                }],
-                (),
-            ))
-        })
-        .await?
+    let published = if_match
+        .guard(
+            state
+                .mutate(actor, |catalog, current| {
+                    if_match.check("flag", flag.key(), current.flag_meta.get(flag.key()))?;
+                    let existing = catalog.flag(flag.key());
+                    if existing.is_some_and(|existing| existing == &flag) {
+                        return Ok((Vec::new(), ()));
+                    }
+                    let only_state_changes =
+                        existing.is_some_and(|e| e.clone().with_state(flag.spec().state) == flag);
+                    if !only_state_changes {
+                        refuse_if_rolling_out(current, flag.key())?;
+                    }
+                    catalog.upsert_flag(flag.clone())?;
+                    Ok((
+                        vec![Change::PutFlag {
+                            flag,
+                            expected: if_match.precondition(),
+                        }],
+                        (),
+                    ))
+                })
+                .await,
+        )?
         .published;
     Ok(with_etag(resource(&published, &key)?))
 }
@@ -165,22 +169,25 @@ pub async fn delete(
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
-    let published = state
-        .mutate(&actor, |catalog, current| {
-            if_match.check("flag", &key, current.flag_meta.get(&key))?;
-            refuse_if_rolling_out(current, &key)?;
-            catalog
-                .remove_flag(&key)
-                .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
-            Ok((
-                vec![Change::DeleteFlag {
-                    key: key.clone(),
-                    expected: if_match.precondition(),
-                }],
-                (),
-            ))
-        })
-        .await?
+    let published = if_match
+        .guard(
+            state
+                .mutate(&actor, |catalog, current| {
+                    if_match.check("flag", &key, current.flag_meta.get(&key))?;
+                    refuse_if_rolling_out(current, &key)?;
+                    catalog
+                        .remove_flag(&key)
+                        .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+                    Ok((
+                        vec![Change::DeleteFlag {
+                            key: key.clone(),
+                            expected: if_match.precondition(),
+                        }],
+                        (),
+                    ))
+                })
+                .await,
+        )?
         .published;
     Ok(Json(Deleted {
         key,
@@ -197,22 +204,25 @@ async fn set_state(
 ) -> Result<impl IntoResponse, ApiError> {
     // Read, change and commit under the write lock, against the revision read: a concurrent
     // edit (or a rollout step) is never overwritten, and the kill switch never races a tick.
-    let published = state
-        .mutate(&actor, |catalog, current| {
-            let meta = current.flag_meta.get(&key);
-            if_match.check("flag", &key, meta)?;
-            let existing = catalog.flag(&key).cloned().ok_or_else(|| not_found(&key))?;
-            let flag = existing.clone().with_state(flag_state);
-            if flag == existing {
-                return Ok((Vec::new(), ()));
-            }
-            catalog.upsert_flag(flag.clone())?;
-            let expected = meta.map_or(Precondition::MustExist, |m| {
-                Precondition::Revision(m.revision)
-            });
-            Ok((vec![Change::PutFlag { flag, expected }], ()))
-        })
-        .await?
+    let published = if_match
+        .guard(
+            state
+                .mutate(&actor, |catalog, current| {
+                    let meta = current.flag_meta.get(&key);
+                    if_match.check("flag", &key, meta)?;
+                    let existing = catalog.flag(&key).cloned().ok_or_else(|| not_found(&key))?;
+                    let flag = existing.clone().with_state(flag_state);
+                    if flag == existing {
+                        return Ok((Vec::new(), ()));
+                    }
+                    catalog.upsert_flag(flag.clone())?;
+                    let expected = meta.map_or(Precondition::MustExist, |m| {
+                        Precondition::Revision(m.revision)
+                    });
+                    Ok((vec![Change::PutFlag { flag, expected }], ()))
+                })
+                .await,
+        )?
         .published;
     Ok(with_etag(resource(&published, &key)?))
 }
@@ -286,7 +296,7 @@ pub async fn revert(
         .find(|e| e.revision == request.to_revision)
         .ok_or_else(|| {
             ApiError::bad_request(
-                "REVISION_NOT_FOUND",
+                ErrorCode::RevisionNotFound,
                 Some("to_revision"),
                 format!(
                     "flag `{key}` has no version at revision {}; see its history",
@@ -296,7 +306,7 @@ pub async fn revert(
         })?;
     let spec = entry.value.ok_or_else(|| {
         ApiError::bad_request(
-            "REVISION_IS_DELETION",
+            ErrorCode::RevisionIsDeletion,
             Some("to_revision"),
             format!(
                 "revision {} deleted flag `{key}`; pick an earlier revision",

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{Actor, ApiQuery, parse_json};
 use crate::keys;
 use crate::state::AppState;
+use rampart_model::ErrorCode;
 
 /// The ledger's key material as the server holds it.
 #[derive(Debug)]
@@ -95,7 +96,7 @@ pub async fn list(
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::bad_request(
-            "INVALID_QUERY",
+            ErrorCode::InvalidQuery,
             Some("limit"),
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
@@ -174,7 +175,7 @@ pub async fn verify(
             .map(|(i, k)| {
                 PublicKey::from_hex(k).map_err(|e| {
                     ApiError::bad_request(
-                        "INVALID_KEY",
+                        ErrorCode::InvalidPublicKey,
                         Some(&format!("public_keys[{i}]")),
                         e.to_string(),
                     )
@@ -186,7 +187,7 @@ pub async fn verify(
     let report = match request.expect_head {
         Some(text) => {
             let expected = Head::parse(&text).map_err(|e| {
-                ApiError::bad_request("INVALID_HEAD", Some("expect_head"), e.to_string())
+                ApiError::bad_request(ErrorCode::InvalidHead, Some("expect_head"), e.to_string())
             })?;
             rampart_ledger::verify_with_head(&entries, &trusted, &expected)
         }
@@ -203,11 +204,7 @@ pub async fn rotate(
 ) -> Result<Json<KeyInfo>, ApiError> {
     let keys: Arc<LedgerKeys> = state.ledger_keys().clone();
     if !keys.rotatable {
-        return Err(ApiError::InUse(
-            "the ledger key was given by path (--ledger-key); rotate it there: write the new key, \
-             and restart with it after its rotation entry"
-                .to_owned(),
-        ));
+        return Err(ApiError::KeyNotRotatable);
     }
     let _one_at_a_time = keys.rotating.lock().await;
     let next = keys::generate().map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -45,7 +45,9 @@ pub async fn no_route(uri: Uri) -> ApiError {
     }
 }
 
-pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
-    let body = json!({"error": {"code": "METHOD_NOT_ALLOWED", "message": format!("{method} is not allowed on {uri}")}});
-    (axum::http::StatusCode::METHOD_NOT_ALLOWED, Json(body))
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }

@@ -15,6 +15,7 @@ use crate::counters::CountsReport;
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson, ApiQuery, IdPath};
 use crate::state::AppState;
+use rampart_model::ErrorCode;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -120,7 +121,7 @@ pub async fn rollback(
     let reason = request.reason.trim();
     if reason.is_empty() {
         return Err(ApiError::bad_request(
-            "REQUIRED",
+            ErrorCode::Required,
             Some("reason"),
             "say why you are rolling back; it goes into the rollout's history",
         ));

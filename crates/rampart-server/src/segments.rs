@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson, IfMatch, etag};
 use crate::flags::history_items;
 use crate::state::{AppState, Published};
+use rampart_model::ErrorCode;
 
 fn resource(published: &Published, name: &str) -> Result<SegmentResource, ApiError> {
     let segment = published
@@ -98,7 +99,7 @@ pub async fn update(
 ) -> Result<impl IntoResponse, ApiError> {
     if spec.name != name {
         return Err(ApiError::bad_request(
-            "KEY_MISMATCH",
+            ErrorCode::KeyMismatch,
             Some("name"),
             format!(
                 "body name `{}` does not match the URL's segment `{name}`",
@@ -107,25 +108,28 @@ pub async fn update(
         ));
     }
     let segment = Segment::try_new(spec)?;
-    let published = state
-        .mutate(&actor, |catalog, current| {
-            if_match.check("segment", &name, current.segment_meta.get(&name))?;
-            if catalog
-                .segment(&name)
-                .is_some_and(|existing| existing == &segment)
-            {
-                return Ok((Vec::new(), ()));
-            }
-            catalog.upsert_segment(segment.clone());
-            Ok((
-                vec![Change::PutSegment {
-                    segment,
-                    expected: if_match.precondition(),
-                }],
-                (),
-            ))
-        })
-        .await?
+    let published = if_match
+        .guard(
+            state
+                .mutate(&actor, |catalog, current| {
+                    if_match.check("segment", &name, current.segment_meta.get(&name))?;
+                    if catalog
+                        .segment(&name)
+                        .is_some_and(|existing| existing == &segment)
+                    {
+                        return Ok((Vec::new(), ()));
+                    }
+                    catalog.upsert_segment(segment.clone());
+                    Ok((
+                        vec![Change::PutSegment {
+                            segment,
+                            expected: if_match.precondition(),
+                        }],
+                        (),
+                    ))
+                })
+                .await,
+        )?
         .published;
     Ok(with_etag(resource(&published, &name)?))
 }
@@ -151,21 +155,24 @@ pub async fn delete(
             )));
         }
     }
-    let published = state
-        .mutate(&actor, |catalog, current| {
-            if_match.check("segment", &name, current.segment_meta.get(&name))?;
-            catalog
-                .remove_segment(&name)
-                .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
-            Ok((
-                vec![Change::DeleteSegment {
-                    name: name.clone(),
-                    expected: if_match.precondition(),
-                }],
-                (),
-            ))
-        })
-        .await?
+    let published = if_match
+        .guard(
+            state
+                .mutate(&actor, |catalog, current| {
+                    if_match.check("segment", &name, current.segment_meta.get(&name))?;
+                    catalog
+                        .remove_segment(&name)
+                        .map_err(|e| ApiError::InUse(e.message().to_owned()))?;
+                    Ok((
+                        vec![Change::DeleteSegment {
+                            name: name.clone(),
+                            expected: if_match.precondition(),
+                        }],
+                        (),
+                    ))
+                })
+                .await,
+        )?
         .published;
     Ok(Json(Deleted {
         key: name,

@@ -244,3 +244,22 @@ async fn rollout_decisions_are_ledgered_with_their_evidence() {
     );
     verified(&server).await;
 }
+
+#[tokio::test]
+async fn issue_9_rotating_a_key_given_by_path_is_key_not_rotatable_not_in_use() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let key_file = data_dir.path().join("owned.key");
+    std::fs::write(&key_file, "11".repeat(32)).unwrap();
+    let server = TestServer::start_configured(data_dir, |config| {
+        config.ledger_key_file = Some(key_file);
+    })
+    .await;
+    let reply = server.post("/v1/ledger/rotate-key", json!(null)).await;
+    reply.assert_error(409, "KEY_NOT_ROTATABLE", None);
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--ledger-key")
+    );
+}

@@ -22,10 +22,19 @@ impl TestServer {
     }
 
     pub async fn start_in(data_dir: tempfile::TempDir) -> TestServer {
+        TestServer::start_configured(data_dir, |_| {}).await
+    }
+
+    /// As `start_in`, with the config adjusted by `configure` first.
+    pub async fn start_configured(
+        data_dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut rampart_server::Config),
+    ) -> TestServer {
         let clock = std::sync::Arc::new(rampart_server::clock::ManualClock::starting_at(
             1_800_000_000_000,
         ));
         let mut config = rampart_server::Config::sqlite(data_dir.path());
+        configure(&mut config);
         config.clock = clock.clone();
         config.run_controller = false;
         let app = rampart_server::App::open(&config).await.unwrap();
