@@ -173,8 +173,9 @@ pub async fn delete(
         .guard(
             state
                 .mutate(&actor, |catalog, current| {
-                    if_match.check("flag", &key, current.flag_meta.get(&key))?;
+                    // A flag a rollout owns is refused whatever the If-Match says.
                     refuse_if_rolling_out(current, &key)?;
+                    if_match.check("flag", &key, current.flag_meta.get(&key))?;
                     catalog
                         .remove_flag(&key)
                         .map_err(|e| ApiError::InUse(e.message().to_owned()))?;

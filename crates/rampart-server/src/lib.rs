@@ -129,7 +129,9 @@ impl App {
         let rotatable = config.ledger_key_file.is_none();
         let ledger_keys = Arc::new(ledger::LedgerKeys::new(data_dir, signer, rotatable));
         let counters = Arc::new(counters::Counters::default());
-        let state = state::AppState::load(store, counters.clone(), ledger_keys).await?;
+        let state =
+            state::AppState::load(store, counters.clone(), ledger_keys, config.clock.clone())
+                .await?;
         let controller = Arc::new(Controller::new(state.clone(), config.clock.clone()));
         Ok(App {
             state,

@@ -1,9 +1,11 @@
 //! Shared state: the published snapshot, swapped atomically, and the serialized write path.
 //!
 //! Readers (`published()`) never lock: they load an `Arc` from an `ArcSwap`. Writers take
-//! `write_lock`, validate against the current catalog, commit to the store, reload, compile
-//! and swap. Reloading from the store after each commit keeps the served state exactly what
-//! is durable, including metadata the store assigns (revisions, timestamps).
+//! `write_lock`, validate against the current catalog, commit to the store, then compile and
+//! swap in the validated catalog with the revision, time and ids the commit reported. The
+//! store is read only at start-up; a write never depends on reading it back, so a committed
+//! change is always served (`issue_9_*` tests in `tests/server/consistency.rs` check that a
+//! restart on the same data serves exactly what the live server did).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +15,9 @@ use axum::extract::FromRef;
 use rampart_eval::Snapshot;
 use rampart_model::api::ObjectMeta;
 use rampart_model::{Catalog, Revision};
-use rampart_store::{At, Change, ChangeSet, RolloutId, Store, Stored};
+use rampart_store::{At, Change, ChangeSet, Committed, RolloutId, Store, Stored};
 
+use crate::clock::Clock;
 use crate::counters::Counters;
 
 use crate::ServerError;
@@ -69,6 +72,8 @@ pub struct AppState {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     counters: Arc<Counters>,
     ledger_keys: Arc<crate::ledger::LedgerKeys>,
+    /// Stamps every commit (the store reads no clock).
+    clock: Arc<dyn Clock>,
 }
 
 impl FromRef<AppState> for Live {
@@ -82,6 +87,7 @@ impl AppState {
         store: Arc<dyn Store>,
         counters: Arc<Counters>,
         ledger_keys: Arc<crate::ledger::LedgerKeys>,
+        clock: Arc<dyn Clock>,
     ) -> Result<AppState, ServerError> {
         let published = load_published(store.as_ref()).await.map_err(|e| match e {
             ApiError::Store(e) => ServerError::Store(e),
@@ -97,6 +103,7 @@ impl AppState {
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             counters,
             ledger_keys,
+            clock,
         })
     }
 
@@ -147,17 +154,16 @@ impl AppState {
                 created_rollouts: Vec::new(),
             });
         }
+        let effects = Effects::of(&changes);
         let committed = self
             .store
-            .commit(ChangeSet {
-                actor: actor.to_owned(),
-                changes,
-            })
+            .commit(ChangeSet::new(actor, self.clock.now(), changes))
             .await?;
-        // The change is durable: whatever happens next, publish what the store now holds,
-        // so later changes never validate against a stale catalog.
+        // The change is durable. Publish it from what was validated and what the commit
+        // reported, without reading the store back: a read that failed here would leave a
+        // committed change unserved and later writes validating against a stale catalog.
         let after = after_commit();
-        let published = Arc::new(load_published(self.store.as_ref()).await?);
+        let published = Arc::new(current.after_commit(catalog, &effects, &committed, actor));
         self.counters.sync(&published.snapshot);
         self.live.published.store(published.clone());
         if let Err(e) = after {
@@ -169,6 +175,106 @@ impl AppState {
             output,
             created_rollouts: committed.created_rollouts,
         })
+    }
+}
+
+/// What a change set does to the objects the API lists, noted before the store takes it.
+#[derive(Debug, Default)]
+struct Effects {
+    /// Flags put (`true`) or deleted (`false`), in order.
+    flags: Vec<(String, bool)>,
+    segments: Vec<(String, bool)>,
+    /// Created rollouts' flags and whether each is active, in order.
+    created_rollouts: Vec<(String, bool)>,
+    /// Rollouts that are no longer active.
+    finished_rollouts: Vec<RolloutId>,
+}
+
+impl Effects {
+    fn of(changes: &[Change]) -> Effects {
+        let mut effects = Effects::default();
+        for change in changes {
+            match change {
+                Change::PutFlag { flag, .. } => effects.flags.push((flag.key().to_owned(), true)),
+                Change::DeleteFlag { key, .. } => effects.flags.push((key.clone(), false)),
+                Change::PutSegment { segment, .. } => {
+                    effects.segments.push((segment.name().to_owned(), true));
+                }
+                Change::DeleteSegment { name, .. } => effects.segments.push((name.clone(), false)),
+                Change::CreateRollout { flag, active, .. } => {
+                    effects.created_rollouts.push((flag.clone(), *active));
+                }
+                Change::UpdateRollout { id, active, .. } => {
+                    if !active {
+                        effects.finished_rollouts.push(*id);
+                    }
+                }
+                Change::RotateLedgerKey { .. } => {}
+            }
+        }
+        effects
+    }
+}
+
+impl Published {
+    /// The state after a commit: `catalog` is the validated result of the change, and the
+    /// metadata follows the store's rules (a put keeps `created_at` of an existing object;
+    /// every touched object gets the commit's revision, time and actor).
+    fn after_commit(
+        &self,
+        mut catalog: Catalog,
+        effects: &Effects,
+        committed: &Committed,
+        actor: &str,
+    ) -> Published {
+        catalog.set_revision(committed.revision);
+        let touch = |metas: &mut HashMap<String, ObjectMeta>, key: &str| {
+            let created_at = metas
+                .get(key)
+                .map_or_else(|| rfc3339(committed.at), |m| m.created_at.clone());
+            metas.insert(
+                key.to_owned(),
+                ObjectMeta {
+                    revision: committed.revision,
+                    created_at,
+                    updated_at: rfc3339(committed.at),
+                    updated_by: actor.to_owned(),
+                },
+            );
+        };
+        let mut flag_meta = self.flag_meta.clone();
+        for (key, put) in &effects.flags {
+            if *put {
+                touch(&mut flag_meta, key);
+            } else {
+                flag_meta.remove(key);
+            }
+        }
+        let mut segment_meta = self.segment_meta.clone();
+        for (name, put) in &effects.segments {
+            if *put {
+                touch(&mut segment_meta, name);
+            } else {
+                segment_meta.remove(name);
+            }
+        }
+        let mut active_rollouts = self.active_rollouts.clone();
+        active_rollouts.retain(|_, id| !effects.finished_rollouts.contains(id));
+        for ((flag, active), id) in effects
+            .created_rollouts
+            .iter()
+            .zip(&committed.created_rollouts)
+        {
+            if *active {
+                active_rollouts.insert(flag.clone(), *id);
+            }
+        }
+        Published {
+            snapshot: Snapshot::compile(&catalog),
+            flag_meta,
+            segment_meta,
+            active_rollouts,
+        }
     }
 }
 

@@ -4,6 +4,8 @@ mod server {
     pub mod admin;
     pub mod analysis;
     pub mod apply;
+    pub mod consistency;
+    pub mod faults;
     pub mod ledger;
     pub mod ofrep;
     pub mod rollouts;

@@ -2,24 +2,29 @@
 
 use rampart_model::{Flag, Revision, Segment};
 
+use crate::At;
 use crate::error::StoreError;
 use crate::rollout::{NewRolloutEvent, RolloutId};
 
-/// Changes applied together, atomically, by one actor. One commit bumps the config revision
-/// once, whatever the number of changes.
+/// Changes applied together, atomically, by one actor at one time. One commit bumps the
+/// config revision once, whatever the number of changes.
 ///
 /// Changes apply in order, so a later change sees the earlier ones: putting then deleting the
 /// same flag in one set leaves it deleted, with both versions in its history.
 #[derive(Debug, Clone)]
 pub struct ChangeSet {
     pub actor: String,
+    /// When the change is made, from the caller's clock (the store reads none). Commit times
+    /// never go backwards: a time before the previous commit's is stamped as that one.
+    pub at: At,
     pub changes: Vec<Change>,
 }
 
 impl ChangeSet {
-    pub fn new(actor: impl Into<String>, changes: Vec<Change>) -> ChangeSet {
+    pub fn new(actor: impl Into<String>, at: At, changes: Vec<Change>) -> ChangeSet {
         ChangeSet {
             actor: actor.into(),
+            at,
             changes,
         }
     }

@@ -22,6 +22,53 @@ use std::sync::Arc;
 
 pub use persistence::check_persistence;
 
+/// A store with no ledger signer refuses every non-empty commit and writes nothing: "no code
+/// path can commit a change without its ledger entry" holds for every backend. Give it a
+/// fresh store on which `set_ledger_signer` was never called.
+pub async fn check_refuses_commit_without_signer(store: &dyn Store) {
+    let changes = vec![fixtures::put_flag(
+        fixtures::flag("checkout", 1),
+        crate::Precondition::MustNotExist,
+    )];
+    let error = store
+        .commit(crate::ChangeSet::new(
+            "alice",
+            fixtures::now_millis(),
+            changes,
+        ))
+        .await
+        .expect_err("a commit without a signer must fail");
+    assert!(
+        matches!(error, crate::StoreError::NoSigner),
+        "expected NoSigner, got {error}"
+    );
+    assert_eq!(fixtures::revision(store).await, 0, "nothing was written");
+    assert!(store.ledger_head().await.expect("head").is_none());
+    store.set_ledger_signer(test_signer());
+    let changes = vec![fixtures::put_flag(
+        fixtures::flag("checkout", 1),
+        crate::Precondition::MustNotExist,
+    )];
+    let committed = store
+        .commit(crate::ChangeSet::new(
+            "alice",
+            fixtures::now_millis(),
+            changes,
+        ))
+        .await
+        .expect("with a signer the same commit succeeds");
+    assert_eq!(committed.revision, 1);
+    assert_eq!(
+        store.ledger_head().await.expect("head").map(|h| h.seq),
+        Some(1)
+    );
+}
+
+/// The signer conformance cases seal ledger entries with: a store can't commit without one.
+pub fn test_signer() -> rampart_ledger::Signer {
+    rampart_ledger::Signer::from_seed([0x5a; 32])
+}
+
 use crate::store::Store;
 
 /// A running case.
@@ -86,6 +133,7 @@ where
     let mut failures = Vec::new();
     for (name, case) in CASES {
         let store: Arc<dyn Store> = Arc::new(make().await);
+        store.set_ledger_signer(test_signer());
         // A spawned task turns a panic into an error, so one failing case doesn't hide others.
         match tokio::spawn(case(store)).await {
             Ok(()) => eprintln!("conformance case {name} ... ok"),

@@ -29,6 +29,10 @@ pub enum StoreError {
         actual: Revision,
     },
 
+    /// A commit was attempted before a ledger signer was installed; nothing was written.
+    #[error("no ledger signer is installed: a change can't commit without its signed ledger entry")]
+    NoSigner,
+
     /// Stored data no longer parses or validates, e.g. a flag body rejected by `Flag::try_new`.
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },

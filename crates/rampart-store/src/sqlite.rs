@@ -16,7 +16,7 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rampart_ledger::{Entry, Head, Signer};
@@ -25,7 +25,6 @@ use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::At;
 use crate::change::ChangeSet;
 use crate::error::StoreError;
 use crate::rollout::{HealthWindow, RolloutEvent, RolloutId, RolloutRecord};
@@ -49,7 +48,7 @@ pub struct SqliteStore {
     /// Exactly one connection: commits in this process run one at a time.
     writer: SqlitePool,
     path: Option<PathBuf>,
-    /// Signs one ledger entry per change. Without it commits write no ledger (store tests).
+    /// Signs one ledger entry per change. Until it is set, commits fail with `NoSigner`.
     signer: Arc<RwLock<Option<Signer>>>,
 }
 
@@ -146,15 +145,6 @@ impl SqliteStore {
     }
 }
 
-/// The wall clock in Unix milliseconds. A clock before 1970 reads as 0.
-fn now_millis() -> At {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            At::try_from(since.as_millis()).unwrap_or(At::MAX)
-        })
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn load(&self) -> Result<StoredConfig, StoreError> {
@@ -164,15 +154,22 @@ impl Store for SqliteStore {
     async fn commit(&self, changes: ChangeSet) -> Result<Committed, StoreError> {
         if changes.changes.is_empty() {
             let mut conn = self.reader.acquire().await?;
+            let config = read::config_row(&mut conn).await?;
             return Ok(Committed {
-                revision: read::config_row(&mut conn).await?.revision,
+                revision: config.revision,
+                at: config.updated_at,
                 created_rollouts: Vec::new(),
             });
         }
+        let signer = self
+            .signer
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or(StoreError::NoSigner)?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // On error `tx` is dropped, which rolls every change back.
-        let signer = self.signer.read().ok().and_then(|s| s.clone());
-        let committed = write::commit_in(&mut tx, &changes, now_millis(), signer.as_ref()).await?;
+        let committed = write::commit_in(&mut tx, &changes, &signer).await?;
         tx.commit().await?;
         tracing::debug!(
             revision = committed.revision,

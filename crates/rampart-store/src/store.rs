@@ -30,6 +30,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         limit: u32,
     ) -> Result<Vec<rampart_ledger::Entry>, StoreError>;
     /// From now on, sign one ledger entry per change with `signer`, in the same transaction.
+    /// Until a signer is set, every non-empty commit fails with [`StoreError::NoSigner`]: no
+    /// change can commit without its ledger entry.
     fn set_ledger_signer(&self, signer: rampart_ledger::Signer);
     /// The newest ledger entry's seq and hash; `None` while the ledger is empty.
     async fn ledger_head(&self) -> Result<Option<rampart_ledger::Head>, StoreError>;
@@ -72,6 +74,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 pub struct Committed {
     /// The config revision after the commit.
     pub revision: Revision,
+    /// The time stamped on every row and ledger entry the commit wrote: the change set's `at`,
+    /// or the previous commit's time if the clock went back.
+    pub at: At,
     /// The ids assigned to the change set's [`crate::Change::CreateRollout`]s, in order.
     pub created_rollouts: Vec<RolloutId>,
 }

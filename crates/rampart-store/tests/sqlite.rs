@@ -17,9 +17,20 @@ fn boolean_flag(key: &str) -> Flag {
     Flag::try_new(FlagSpec::boolean(key)).expect("valid flag")
 }
 
+fn now_millis() -> i64 {
+    1_800_000_000_000
+}
+
+/// A store ready to commit: every commit needs a ledger signer.
+fn signing<S: Store>(store: S) -> S {
+    store.set_ledger_signer(conformance::test_signer());
+    store
+}
+
 fn put(key: &str) -> ChangeSet {
     ChangeSet::new(
         "test",
+        now_millis(),
         vec![Change::PutFlag {
             flag: boolean_flag(key),
             expected: Precondition::None,
@@ -37,8 +48,19 @@ async fn raw_connection(data_dir: &Path) -> SqliteConnection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance_in_memory() {
-    conformance::run_all(|| async { SqliteStore::in_memory().await.expect("in-memory store") })
-        .await;
+    conformance::run_all(|| async {
+        signing(SqliteStore::in_memory().await.expect("in-memory store"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue_9_a_store_without_a_signer_commits_nothing() {
+    let in_memory = SqliteStore::in_memory().await.expect("store");
+    conformance::check_refuses_commit_without_signer(&in_memory).await;
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let on_disk = SqliteStore::open(data_dir.path()).await.expect("store");
+    conformance::check_refuses_commit_without_signer(&on_disk).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -50,7 +72,7 @@ async fn conformance_on_disk() {
         let data_dir = base
             .path()
             .join(format!("case-{}", n_stores.fetch_add(1, Ordering::Relaxed)));
-        async move { SqliteStore::open(&data_dir).await.expect("on-disk store") }
+        async move { signing(SqliteStore::open(&data_dir).await.expect("on-disk store")) }
     })
     .await;
 }
@@ -59,7 +81,7 @@ async fn conformance_on_disk() {
 async fn data_persists_across_reopen_in_wal_mode() {
     let data_dir = tempfile::tempdir().expect("tempdir");
     conformance::check_persistence(|| async {
-        let store = SqliteStore::open(data_dir.path()).await.expect("open");
+        let store = signing(SqliteStore::open(data_dir.path()).await.expect("open"));
         assert_eq!(
             store.path(),
             Some(data_dir.path().join(DATABASE_FILE).as_path())
@@ -79,8 +101,8 @@ async fn data_persists_across_reopen_in_wal_mode() {
 
 #[tokio::test]
 async fn in_memory_stores_are_isolated_and_have_no_path() {
-    let first = SqliteStore::in_memory().await.expect("first");
-    let second = SqliteStore::in_memory().await.expect("second");
+    let first = signing(SqliteStore::in_memory().await.expect("first"));
+    let second = signing(SqliteStore::in_memory().await.expect("second"));
     let committed = first.commit(put("only-in-first")).await.expect("commit");
     assert_eq!(committed.revision, 1);
     assert!(committed.created_rollouts.is_empty());
@@ -94,7 +116,7 @@ async fn in_memory_stores_are_isolated_and_have_no_path() {
 async fn open_creates_a_missing_nested_data_dir() {
     let base = tempfile::tempdir().expect("tempdir");
     let data_dir = base.path().join("a").join("b");
-    let store = SqliteStore::open(&data_dir).await.expect("open");
+    let store = signing(SqliteStore::open(&data_dir).await.expect("open"));
     assert!(data_dir.join(DATABASE_FILE).is_file());
     assert_eq!(store.load().await.expect("load").revision, 0);
 }
@@ -122,8 +144,8 @@ async fn open_fails_with_an_io_error_naming_a_data_dir_that_is_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_stores_on_one_file_still_hand_out_every_revision_once() {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let first = SqliteStore::open(data_dir.path()).await.expect("first");
-    let second = SqliteStore::open(data_dir.path()).await.expect("second");
+    let first = signing(SqliteStore::open(data_dir.path()).await.expect("first"));
+    let second = signing(SqliteStore::open(data_dir.path()).await.expect("second"));
     let tasks: Vec<_> = [first, second]
         .into_iter()
         .enumerate()
@@ -153,7 +175,7 @@ async fn two_stores_on_one_file_still_hand_out_every_revision_once() {
 
 async fn corrupt_flag_body(body: &str) -> StoreError {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    let store = signing(SqliteStore::open(data_dir.path()).await.expect("open"));
     store.commit(put("fine")).await.expect("commit");
     store.commit(put("broken")).await.expect("commit");
     let mut raw = raw_connection(data_dir.path()).await;
@@ -207,7 +229,7 @@ async fn a_flag_body_for_another_key_fails_load() {
 #[tokio::test]
 async fn a_corrupt_history_body_fails_history_naming_the_revision() {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    let store = signing(SqliteStore::open(data_dir.path()).await.expect("open"));
     store.commit(put("x")).await.expect("commit");
     let mut raw = raw_connection(data_dir.path()).await;
     sqlx::query("UPDATE flag_history SET body = 'nope' WHERE key = 'x'")
@@ -224,6 +246,7 @@ async fn a_corrupt_history_body_fails_history_naming_the_revision() {
 fn create_rollout(flag: &str, active: bool) -> ChangeSet {
     ChangeSet::new(
         "test",
+        now_millis(),
         vec![Change::CreateRollout {
             flag: flag.to_owned(),
             plan: serde_json::json!({ "steps": [10, 100] }),
@@ -243,7 +266,7 @@ fn create_rollout(flag: &str, active: bool) -> ChangeSet {
 
 #[tokio::test]
 async fn a_failed_create_uses_up_no_rollout_id() {
-    let store = SqliteStore::in_memory().await.expect("store");
+    let store = signing(SqliteStore::in_memory().await.expect("store"));
     let first = store
         .commit(create_rollout("a", true))
         .await
@@ -264,7 +287,7 @@ async fn a_failed_create_uses_up_no_rollout_id() {
 #[tokio::test]
 async fn the_schema_itself_allows_one_active_rollout_per_flag_and_strict_columns() {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    let store = signing(SqliteStore::open(data_dir.path()).await.expect("open"));
     store
         .commit(create_rollout("a", true))
         .await
@@ -311,7 +334,7 @@ async fn the_schema_itself_allows_one_active_rollout_per_flag_and_strict_columns
 /// Corrupts one column of rollout 1 (with one event) through a raw connection.
 async fn corrupt_rollout(sql: &'static str) -> (tempfile::TempDir, SqliteStore) {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(data_dir.path()).await.expect("open");
+    let store = signing(SqliteStore::open(data_dir.path()).await.expect("open"));
     store
         .commit(create_rollout("a", true))
         .await

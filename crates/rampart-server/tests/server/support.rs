@@ -38,6 +38,28 @@ impl TestServer {
         config.clock = clock.clone();
         config.run_controller = false;
         let app = rampart_server::App::open(&config).await.unwrap();
+        TestServer::serve(app, clock, Some(data_dir)).await
+    }
+
+    /// A server over a store the test built (e.g. one that fails on purpose).
+    pub async fn start_with_store(store: std::sync::Arc<dyn rampart_store::Store>) -> TestServer {
+        let clock = std::sync::Arc::new(rampart_server::clock::ManualClock::starting_at(
+            1_800_000_000_000,
+        ));
+        let mut config = rampart_server::Config::in_memory();
+        config.clock = clock.clone();
+        config.run_controller = false;
+        let app = rampart_server::App::with_store(store, &config)
+            .await
+            .unwrap();
+        TestServer::serve(app, clock, None).await
+    }
+
+    async fn serve(
+        app: rampart_server::App,
+        clock: std::sync::Arc<rampart_server::clock::ManualClock>,
+        data_dir: Option<tempfile::TempDir>,
+    ) -> TestServer {
         let controller = app.controller();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -50,7 +72,7 @@ impl TestServer {
             controller,
             clock,
             http: reqwest::Client::new(),
-            data_dir: Some(data_dir),
+            data_dir,
             stop: Some(stop),
             task: Some(task),
         }

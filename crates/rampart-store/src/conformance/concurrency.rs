@@ -171,7 +171,11 @@ async fn race(
     let tasks: Vec<_> = (0..TASKS)
         .map(|task| {
             let (store, barrier) = (Arc::clone(store), Arc::clone(&barrier));
-            let changes = ChangeSet::new(format!("task-{task}"), vec![change_for(task)]);
+            let changes = ChangeSet::new(
+                format!("task-{task}"),
+                super::fixtures::now_millis(),
+                vec![change_for(task)],
+            );
             tokio::spawn(async move {
                 barrier.wait().await;
                 let outcome = store.commit(changes).await;

@@ -67,7 +67,10 @@ pub(super) async fn committed(store: &dyn Store, actor: &str, changes: Vec<Chang
         .iter()
         .filter(|change| matches!(change, Change::CreateRollout { .. }))
         .count();
-    match store.commit(ChangeSet::new(actor, changes)).await {
+    match store
+        .commit(ChangeSet::new(actor, now_millis(), changes))
+        .await
+    {
         Ok(committed) => {
             assert_eq!(
                 committed.created_rollouts.len(),
@@ -82,7 +85,10 @@ pub(super) async fn committed(store: &dyn Store, actor: &str, changes: Vec<Chang
 
 /// Commits and expects failure.
 pub(super) async fn commit_err(store: &dyn Store, actor: &str, changes: Vec<Change>) -> StoreError {
-    match store.commit(ChangeSet::new(actor, changes)).await {
+    match store
+        .commit(ChangeSet::new(actor, now_millis(), changes))
+        .await
+    {
         Ok(committed) => {
             panic!("commit by {actor} succeeded ({committed:?}); expected an error")
         }
@@ -184,6 +190,9 @@ pub(super) async fn flag_keys(store: &dyn Store) -> Vec<String> {
         .collect()
 }
 
+/// The wall clock, for the times conformance cases stamp on their change sets. A test
+/// fixture standing in for the server's clock, hence the exemption from the store's ban.
+#[allow(clippy::disallowed_methods)]
 pub(super) fn now_millis() -> At {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -23,6 +23,7 @@ where
     Fut: Future<Output = S>,
 {
     let first = open().await;
+    first.set_ledger_signer(super::test_signer());
     commit(
         &first,
         "alice",

@@ -104,7 +104,11 @@ pub(super) async fn concurrent_updates_at_one_version_let_exactly_one_win(store:
             tokio::spawn(async move {
                 barrier.wait().await;
                 let outcome = store
-                    .commit(ChangeSet::new(format!("task-{task}"), vec![change]))
+                    .commit(ChangeSet::new(
+                        format!("task-{task}"),
+                        super::fixtures::now_millis(),
+                        vec![change],
+                    ))
                     .await;
                 (task, outcome)
             })
@@ -181,7 +185,11 @@ pub(super) async fn concurrent_read_modify_write_updates_lose_nothing(store: Arc
                             json!({ "task": task, "from_version": current.version }),
                         )],
                     };
-                    let changes = ChangeSet::new(format!("task-{task}"), vec![change]);
+                    let changes = ChangeSet::new(
+                        format!("task-{task}"),
+                        super::fixtures::now_millis(),
+                        vec![change],
+                    );
                     match store.commit(changes).await {
                         Ok(_) => won_versions.push(current.version),
                         Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,

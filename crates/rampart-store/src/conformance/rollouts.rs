@@ -52,10 +52,12 @@ pub(super) async fn create_rollout_assigns_ids_from_one_and_stores_what_was_give
     let before = now_millis();
     let first = checkout_rollout(&*store, "alice").await;
     let after = now_millis();
+    assert_time_between(first.at, before, after);
     assert_eq!(
         first,
         Committed {
             revision: 1,
+            at: first.at,
             created_rollouts: vec![1]
         }
     );
@@ -73,6 +75,7 @@ pub(super) async fn create_rollout_assigns_ids_from_one_and_stores_what_was_give
         second,
         Committed {
             revision: 2,
+            at: second.at,
             created_rollouts: vec![2, 3]
         },
         "ids in change order, one revision"

@@ -24,14 +24,13 @@ pub(super) struct Stamp<'a> {
 }
 
 /// Applies `changes` inside `tx`, bumps the config revision by one and returns it with the
-/// ids of the rollouts created, in change order. The caller commits
-/// `tx`; any error leaves it to be rolled back. `now` is the wall clock; commit times never go
-/// backwards, so a clock step back stamps the previous commit's time instead.
+/// ids of the rollouts created, in change order, and writes one signed ledger entry per change.
+/// The caller commits `tx`; any error leaves it to be rolled back. Commit times never go
+/// backwards, so a change set stamped before the previous commit gets that commit's time.
 pub(super) async fn commit_in(
     tx: &mut Transaction<'_, Sqlite>,
     changes: &ChangeSet,
-    now: At,
-    signer: Option<&rampart_ledger::Signer>,
+    signer: &rampart_ledger::Signer,
 ) -> Result<Committed, StoreError> {
     let config = config_row(tx).await?;
     let revision = config
@@ -43,7 +42,7 @@ pub(super) async fn commit_in(
         })?;
     let stamp = Stamp {
         revision: revision_to_db(revision)?,
-        at: now.max(config.updated_at),
+        at: changes.at.max(config.updated_at),
         actor: &changes.actor,
     };
     let mut created_rollouts = Vec::new();
@@ -59,18 +58,7 @@ pub(super) async fn commit_in(
         created_rollouts.extend(created);
     }
     // Every change's ledger entry lands in this same transaction, or nothing does.
-    if let Some(signer) = signer {
-        super::ledger::append(tx, drafts, stamp.at, signer).await?;
-    } else if changes
-        .changes
-        .iter()
-        .any(|c| matches!(c, Change::RotateLedgerKey { .. }))
-    {
-        return Err(StoreError::Corrupt {
-            what: "ledger".to_owned(),
-            reason: "a key rotation needs a ledger signer".to_owned(),
-        });
-    }
+    super::ledger::append(tx, drafts, stamp.at, signer).await?;
     sqlx::query("UPDATE config SET revision = $1, updated_at = $2 WHERE id = 1")
         .bind(stamp.revision)
         .bind(stamp.at)
@@ -78,6 +66,7 @@ pub(super) async fn commit_in(
         .await?;
     Ok(Committed {
         revision,
+        at: stamp.at,
         created_rollouts,
     })
 }
