@@ -280,6 +280,20 @@ pub struct ServeArgs {
     /// How often the rollout controller checks every active rollout.
     #[arg(long, env = "RAMPART_TICK_INTERVAL", default_value = "1s", value_parser = parse_span)]
     pub tick_interval: rampart_rollout::Span,
+    /// Close a connection whose request headers take longer than this to arrive; also how
+    /// long a kept-alive connection may sit idle between requests.
+    #[arg(long, env = "RAMPART_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_span)]
+    pub header_timeout: rampart_rollout::Span,
+    /// Answer 408 when a request's body takes longer than this to arrive, from its headers.
+    #[arg(long, env = "RAMPART_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_span)]
+    pub request_timeout: rampart_rollout::Span,
+    /// Serve at most this many connections at once; more get 503 with Retry-After. Keep it
+    /// below the process's open-file limit (`ulimit -n`), which the server checks at start.
+    #[arg(long, env = "RAMPART_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C, give in-flight requests this long to finish, then close.
+    #[arg(long, env = "RAMPART_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_span)]
+    pub shutdown_timeout: rampart_rollout::Span,
     /// Log filter, e.g. `info` or `rampart_server=debug` (RUST_LOG syntax).
     #[arg(long, env = "RAMPART_LOG", default_value = "info")]
     pub log: String,

@@ -37,4 +37,4 @@ pub use entry::{
 pub use error::LedgerError;
 pub use head::Head;
 pub use key::{PublicKey, Signer};
-pub use verify::{Problem, Reason, Report, verify, verify_with_head};
+pub use verify::{Problem, Reason, Report, Verifier, verify, verify_with_head};

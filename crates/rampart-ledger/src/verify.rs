@@ -17,6 +17,8 @@
 
 mod walk;
 
+pub use walk::Verifier;
+
 use serde::{Deserialize, Serialize};
 
 use crate::entry::Entry;

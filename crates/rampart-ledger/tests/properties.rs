@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rampart_ledger::{
-    Draft, Entry, GENESIS_HASH, Head, PublicKey, Reason, Signer, canonical_json, rotation_draft,
-    seal, verify, verify_with_head,
+    Draft, Entry, GENESIS_HASH, Head, PublicKey, Reason, Signer, Verifier, canonical_json,
+    rotation_draft, seal, verify, verify_with_head,
 };
 use serde_json::Value;
 
@@ -325,5 +325,33 @@ proptest! {
             let problem = verify_with_head(&chain, &trusted, &anchored).first_bad.unwrap();
             prop_assert_eq!((problem.seq, problem.reason), (seq, Reason::HeadMismatch));
         }
+    }
+
+    /// Verifying page by page (as the server does, in bounded memory) reports exactly what
+    /// verifying the whole chain at once does, honest or tampered, anchored or not.
+    #[test]
+    fn issue_9_paged_verification_equals_whole_chain_verification(
+        plan in chain_plan(), target in any::<Index>(), field in field(), edit in edit(),
+        tamper in any::<bool>(), page in 1_usize..7, anchored in any::<bool>()
+    ) {
+        let Built { mut chain, first_key, .. } = build(plan);
+        let anchor = anchored.then(|| {
+            let entry = &chain[chain.len() / 2];
+            Head { seq: entry.seq, hash: entry.hash.clone() }
+        });
+        if tamper {
+            let index = target.index(chain.len());
+            apply(&mut chain[index], field, &edit);
+        }
+        let trusted = [first_key];
+        let whole = match &anchor {
+            Some(head) => verify_with_head(&chain, &trusted, head),
+            None => verify(&chain, &trusted),
+        };
+        let mut verifier = Verifier::new(&trusted, anchor.clone());
+        for slice in chain.chunks(page) {
+            verifier.feed(slice);
+        }
+        prop_assert_eq!(verifier.finish(), whole);
     }
 }

@@ -31,7 +31,11 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
     Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            if let Some(timeout) = crate::deadline::is_deadline(&rejection) {
+                ApiError::RequestTimeout {
+                    seconds: timeout.as_secs(),
+                }
+            } else if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
             } else {
                 ApiError::bad_request(ErrorCode::InvalidBody, None, rejection.body_text())

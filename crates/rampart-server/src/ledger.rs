@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Json;
 use axum::extract::State;
-use rampart_ledger::{Entry, GENESIS_HASH, Head, PublicKey, Report, Signer};
+use rampart_ledger::{Entry, GENESIS_HASH, Head, PublicKey, Report, Signer, Verifier};
 use rampart_store::Change;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,8 @@ pub struct LedgerKeys {
     rotatable: bool,
     /// One rotation at a time, from writing the next key to installing it.
     rotating: tokio::sync::Mutex<()>,
+    /// One server-side verification at a time: each costs seconds of CPU on a long ledger.
+    verifying: tokio::sync::Semaphore,
     signer: RwLock<Signer>,
     /// Every public key used, oldest (genesis) first.
     public_keys: RwLock<Vec<PublicKey>>,
@@ -42,6 +44,7 @@ impl LedgerKeys {
             data_dir,
             rotatable,
             rotating: tokio::sync::Mutex::new(()),
+            verifying: tokio::sync::Semaphore::new(1),
             signer: RwLock::new(signer),
             public_keys: RwLock::new(public_keys),
         }
@@ -61,17 +64,40 @@ impl LedgerKeys {
     }
 }
 
-/// Reads the whole chain, page by page.
-pub async fn all_entries(state: &AppState) -> Result<Vec<Entry>, ApiError> {
-    let mut entries: Vec<Entry> = Vec::new();
+/// Entries verified per page: the chain is read and checked a page at a time, so verifying
+/// a long ledger holds one page in memory, not the whole chain.
+const VERIFY_PAGE: u32 = 2_000;
+
+/// Verifies the whole chain page by page. The CPU-heavy part (hashing and Ed25519 checks,
+/// about 45 µs an entry) runs on the blocking pool, never on the threads that serve requests.
+async fn verify_chain(
+    state: &AppState,
+    trusted: Vec<PublicKey>,
+    expected: Option<Head>,
+) -> Result<Report, ApiError> {
+    let Ok(_one_at_a_time) = state.ledger_keys().verifying.try_acquire() else {
+        return Err(ApiError::Unavailable(
+            "a ledger verification is already running; retry when it is done".to_owned(),
+        ));
+    };
+    let mut verifier = Verifier::new(&trusted, expected);
+    let mut after = 0;
     loop {
-        let after = entries.last().map_or(0, |e| e.seq);
-        let page = state.store().ledger(after, 5_000).await?;
-        if page.is_empty() {
-            return Ok(entries);
+        let page = state.store().ledger(after, VERIFY_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        let (checked, still_ok) = tokio::task::spawn_blocking(move || {
+            let still_ok = verifier.feed(&page);
+            (verifier, still_ok)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("ledger verification failed: {e}")))?;
+        verifier = checked;
+        if !still_ok {
+            break;
         }
-        entries.extend(page);
     }
+    Ok(verifier.finish())
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,17 +209,15 @@ pub async fn verify(
             })
             .collect::<Result<_, _>>()?
     };
-    let entries = all_entries(&state).await?;
-    let report = match request.expect_head {
-        Some(text) => {
-            let expected = Head::parse(&text).map_err(|e| {
+    let expected = request
+        .expect_head
+        .map(|text| {
+            Head::parse(&text).map_err(|e| {
                 ApiError::bad_request(ErrorCode::InvalidHead, Some("expect_head"), e.to_string())
-            })?;
-            rampart_ledger::verify_with_head(&entries, &trusted, &expected)
-        }
-        None => rampart_ledger::verify(&entries, &trusted),
-    };
-    Ok(Json(report))
+            })
+        })
+        .transpose()?;
+    Ok(Json(verify_chain(&state, trusted, expected).await?))
 }
 
 /// Rotates the signing key: a `key_rotated` entry signed by the old key introduces the new

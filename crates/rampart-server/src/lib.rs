@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod controller;
 mod counters;
+mod deadline;
 mod error;
 pub mod events;
 mod extract;
@@ -31,6 +32,7 @@ mod ofrep;
 mod ops;
 mod rollouts;
 mod segments;
+mod serve;
 mod state;
 
 use std::future::Future;
@@ -70,6 +72,8 @@ pub struct App {
     max_events_body_bytes: usize,
     tick_interval: std::time::Duration,
     run_controller: bool,
+    request_timeout: std::time::Duration,
+    limits: serve::ConnectionLimits,
 }
 
 /// The router's state; handlers extract the part they need.
@@ -140,6 +144,12 @@ impl App {
             max_events_body_bytes: config.max_events_body_bytes,
             tick_interval: config.tick_interval,
             run_controller: config.run_controller,
+            request_timeout: config.request_timeout,
+            limits: serve::ConnectionLimits {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_connections,
+                shutdown_timeout: config.shutdown_timeout,
+            },
         })
     }
 
@@ -199,6 +209,10 @@ impl App {
             .fallback(ops::no_route)
             .method_not_allowed_fallback(ops::method_not_allowed)
             .layer(DefaultBodyLimit::max(self.max_body_bytes))
+            .layer(axum::middleware::from_fn_with_state(
+                self.request_timeout,
+                deadline::limit_body_time,
+            ))
             .with_state(RouterState {
                 app: self.state.clone(),
                 controller: self.controller.clone(),
@@ -223,9 +237,7 @@ impl App {
             shutdown.await;
             let _ = stop.send(true);
         };
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve::serve(listener, self.router(), self.limits, shutdown).await?;
         if let Some(task) = controller {
             let _ = task.await;
         }

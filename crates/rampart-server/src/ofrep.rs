@@ -159,6 +159,13 @@ impl RequestError {
 /// Reads the body and parses `{"context": {...}}`. An empty body means an empty context.
 fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context), RequestError> {
     let body = body.map_err(|rejection| {
+        if let Some(timeout) = crate::deadline::is_deadline(&rejection) {
+            return RequestError {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "GENERAL",
+                details: crate::deadline::BodyDeadline(timeout).to_string(),
+            };
+        }
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "GENERAL"

@@ -15,12 +15,16 @@ pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
     Json(json!({"status": "ok", "revision": live.load().revision()}))
 }
 
-/// Readiness: the store answers. Load balancers should route only to ready replicas.
+/// Readiness: the store answers a one-row read. Load balancers should route only to ready
+/// replicas. Cheap enough to probe every second: it neither loads nor re-validates the
+/// configuration (the served one was validated when it was committed or loaded).
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let stored = state.store().load().await?;
-    Ok(Json(
-        json!({"status": "ready", "revision": stored.revision}),
-    ))
+    let head = state.store().ledger_head().await?;
+    Ok(Json(json!({
+        "status": "ready",
+        "revision": state.published().revision(),
+        "ledger_seq": head.map_or(0, |head| head.seq),
+    })))
 }
 
 /// The whole configuration at the served revision.

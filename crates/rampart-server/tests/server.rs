@@ -7,6 +7,7 @@ mod server {
     pub mod consistency;
     pub mod faults;
     pub mod ledger;
+    pub mod limits;
     pub mod ofrep;
     pub mod rollouts;
     pub mod support;

@@ -21,6 +21,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Err(crate::usage("--tick-interval must be at least 10ms"));
     }
     config.tick_interval = std::time::Duration::from_millis(args.tick_interval.as_millis());
+    config.header_timeout = at_least(args.header_timeout, 100, "--header-timeout")?;
+    config.request_timeout = at_least(args.request_timeout, 100, "--request-timeout")?;
+    config.shutdown_timeout = std::time::Duration::from_millis(args.shutdown_timeout.as_millis());
+    if args.max_connections == 0 {
+        return Err(crate::usage("--max-connections must be above 0"));
+    }
+    config.max_connections = args.max_connections;
+    warn_if_file_limit_is_low(args.max_connections);
     let app = App::open(&config)
         .await
         .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
@@ -42,6 +50,46 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("rampart stopped cleanly");
     Ok(())
+}
+
+fn at_least(
+    span: rampart_rollout::Span,
+    min_ms: u64,
+    option: &str,
+) -> anyhow::Result<std::time::Duration> {
+    if span.as_millis() < min_ms {
+        return Err(crate::usage(format!(
+            "{option} must be at least {min_ms}ms"
+        )));
+    }
+    Ok(std::time::Duration::from_millis(span.as_millis()))
+}
+
+/// Each connection holds a file descriptor; if the open-file limit is below the connection
+/// cap, the process runs out of descriptors before the cap can refuse anyone (and then can't
+/// open its own database files). Linux only: reads `/proc/self/limits`.
+fn warn_if_file_limit_is_low(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft_limit = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|soft| soft.parse::<usize>().ok());
+    // Descriptors the server needs besides connections: database, WAL, logs, listener.
+    const RESERVED: usize = 64;
+    if let Some(soft_limit) = soft_limit
+        && soft_limit < max_connections + RESERVED
+    {
+        tracing::warn!(
+            soft_limit,
+            max_connections,
+            "the open-file limit is below --max-connections + {RESERVED}: raise it (ulimit -n {})              or lower --max-connections to {}",
+            max_connections + RESERVED,
+            soft_limit.saturating_sub(RESERVED)
+        );
+    }
 }
 
 fn init_logging(filter: &str) -> anyhow::Result<()> {

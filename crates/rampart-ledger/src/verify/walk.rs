@@ -14,87 +14,138 @@ struct KeyInUse {
     key_id: String,
 }
 
-/// The state carried from one entry to the next.
-struct Walk<'a> {
+/// The last verified entry, as the next one is checked against it.
+struct Previous {
+    seq: u64,
+    hash: String,
+    at: i64,
+}
+
+/// Verifies a chain fed in order, one slice at a time, so a long chain can be checked page by
+/// page in bounded memory. [`Verifier::finish`] gives the same [`Report`] as verifying the
+/// concatenation of every slice at once.
+pub struct Verifier {
     trusted: Vec<KeyInUse>,
     /// `None` until entry 1 has picked one of the trusted keys.
     current: Option<KeyInUse>,
-    previous: Option<&'a Entry>,
+    previous: Option<Previous>,
     keys_seen: Vec<String>,
+    expected: Option<Head>,
+    verified: u64,
+    problem: Option<Problem>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("verified", &self.verified)
+            .field("problem", &self.problem)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// `trusted`: the keys an auditor trusts for entry 1; `expected`: a head the chain must
+    /// contain (see [`super::verify_with_head`]).
+    pub fn new(trusted: &[PublicKey], expected: Option<Head>) -> Verifier {
+        let problem = match &expected {
+            Some(head) if head.seq == 0 && head.hash != GENESIS_HASH => Some(Problem {
+                seq: 0,
+                reason: Reason::HeadMismatch,
+                message: format!("head 0 must be the genesis hash, not {}", head.hash),
+            }),
+            _ => None,
+        };
+        Verifier {
+            trusted: trusted
+                .iter()
+                .map(|key| KeyInUse {
+                    key: key.clone(),
+                    key_id: key.key_id(),
+                })
+                .collect(),
+            current: None,
+            previous: None,
+            keys_seen: Vec::new(),
+            expected,
+            verified: 0,
+            problem,
+        }
+    }
+
+    /// Checks the next entries of the chain. Returns false once a problem is found; later
+    /// calls then do nothing.
+    pub fn feed(&mut self, entries: &[Entry]) -> bool {
+        for entry in entries {
+            if self.problem.is_some() {
+                break;
+            }
+            let expected_seq = self.verified.saturating_add(1);
+            if let Err(found) = self.check(expected_seq, entry) {
+                self.problem = Some(found);
+                break;
+            }
+            if let Some(head) = self.expected.as_ref().filter(|head| head.seq == entry.seq)
+                && head.hash != entry.hash
+            {
+                self.problem = Some(Problem {
+                    seq: entry.seq,
+                    reason: Reason::HeadMismatch,
+                    message: format!(
+                        "entry {} has hash {}, but the anchored head is {head}: history was rewritten",
+                        entry.seq, entry.hash
+                    ),
+                });
+                break;
+            }
+            self.previous = Some(Previous {
+                seq: entry.seq,
+                hash: entry.hash.clone(),
+                at: entry.at,
+            });
+            self.verified = expected_seq;
+        }
+        self.problem.is_none()
+    }
+
+    /// The report over everything fed.
+    pub fn finish(mut self) -> Report {
+        if self.problem.is_none()
+            && let Some(head) = self
+                .expected
+                .as_ref()
+                .filter(|head| head.seq > self.verified)
+        {
+            self.problem = Some(Problem {
+                seq: head.seq,
+                reason: Reason::HeadMismatch,
+                message: format!(
+                    "the chain ends at seq {}, before the anchored head {head}: it was truncated",
+                    self.verified
+                ),
+            });
+        }
+        Report {
+            ok: self.problem.is_none(),
+            entries: self.verified,
+            head: self.previous.map(|previous| Head {
+                seq: previous.seq,
+                hash: previous.hash,
+            }),
+            keys_seen: self.keys_seen,
+            first_bad: self.problem,
+        }
+    }
 }
 
 /// Walks `entries` from seq 1; stops at the first problem.
 pub(super) fn run(entries: &[Entry], trusted: &[PublicKey], expected: Option<&Head>) -> Report {
-    let mut walk = Walk {
-        trusted: trusted
-            .iter()
-            .map(|key| KeyInUse {
-                key: key.clone(),
-                key_id: key.key_id(),
-            })
-            .collect(),
-        current: None,
-        previous: None,
-        keys_seen: Vec::new(),
-    };
-    let mut verified: u64 = 0;
-    let mut problem = match expected {
-        Some(head) if head.seq == 0 && head.hash != GENESIS_HASH => Some(Problem {
-            seq: 0,
-            reason: Reason::HeadMismatch,
-            message: format!("head 0 must be the genesis hash, not {}", head.hash),
-        }),
-        _ => None,
-    };
-    for entry in entries {
-        if problem.is_some() {
-            break;
-        }
-        let expected_seq = verified.saturating_add(1);
-        if let Err(found) = walk.check(expected_seq, entry) {
-            problem = Some(found);
-            break;
-        }
-        if let Some(head) = expected.filter(|head| head.seq == entry.seq)
-            && head.hash != entry.hash
-        {
-            problem = Some(Problem {
-                seq: entry.seq,
-                reason: Reason::HeadMismatch,
-                message: format!(
-                    "entry {} has hash {}, but the anchored head is {head}: history was rewritten",
-                    entry.seq, entry.hash
-                ),
-            });
-            break;
-        }
-        walk.previous = Some(entry);
-        verified = expected_seq;
-    }
-    if problem.is_none()
-        && let Some(head) = expected.filter(|head| head.seq > verified)
-    {
-        problem = Some(Problem {
-            seq: head.seq,
-            reason: Reason::HeadMismatch,
-            message: format!(
-                "the chain ends at seq {verified}, before the anchored head {head}: it was truncated"
-            ),
-        });
-    }
-    Report {
-        ok: problem.is_none(),
-        entries: verified,
-        head: walk.previous.map(|entry| Head {
-            seq: entry.seq,
-            hash: entry.hash.clone(),
-        }),
-        keys_seen: walk.keys_seen,
-        first_bad: problem,
-    }
+    let mut verifier = Verifier::new(trusted, expected.cloned());
+    verifier.feed(entries);
+    verifier.finish()
 }
 
-impl Walk<'_> {
+impl Verifier {
     /// Checks one entry against the previous one and the current key; on success, records
     /// the key's use and applies a rotation.
     fn check(&mut self, expected_seq: u64, entry: &Entry) -> Result<(), Problem> {
@@ -119,7 +170,8 @@ impl Walk<'_> {
         }
         let expected_prev = self
             .previous
-            .map_or(GENESIS_HASH, |previous| &previous.hash);
+            .as_ref()
+            .map_or(GENESIS_HASH, |previous| previous.hash.as_str());
         if entry.prev_hash != expected_prev {
             return Err(fail(
                 Reason::BrokenLink,
@@ -145,7 +197,7 @@ impl Walk<'_> {
             .clone();
         check_signature(&signer_key.key, entry)
             .map_err(|(reason, message)| fail(reason, message))?;
-        if let Some(previous) = self.previous
+        if let Some(previous) = &self.previous
             && entry.at < previous.at
         {
             return Err(fail(

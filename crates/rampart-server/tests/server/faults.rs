@@ -133,3 +133,21 @@ async fn issue_9_a_committed_change_is_answered_and_served_when_reads_fail_after
     assert_eq!(served.body["reason"], "DISABLED");
     assert_eq!(served.body["metadata"]["revision"], 3);
 }
+
+#[tokio::test]
+async fn issue_9_readiness_neither_loads_nor_revalidates_the_configuration() {
+    let broken = Arc::new(AtomicBool::new(false));
+    let store = ReadsFailAfterStart {
+        inner: SqliteStore::in_memory().await.unwrap(),
+        broken: broken.clone(),
+    };
+    let server = TestServer::start_with_store(Arc::new(store)).await;
+    let flag = json!({"key": "checkout", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on"});
+    assert_eq!(server.post("/v1/flags", flag).await.status, 201);
+    // Whole-config reads now fail: a probe that loaded the config would answer 500.
+    broken.store(true, Ordering::SeqCst);
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.body["revision"], 1);
+    assert_eq!(ready.body["ledger_seq"], 1);
+}
