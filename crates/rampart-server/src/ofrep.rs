@@ -2,18 +2,24 @@
 //! spec says: successes `{key, value, reason, variant, metadata}`, failures
 //! `{key, errorCode, errorDetails}`, and `ETag` / `If-None-Match` on the bulk endpoint.
 //!
+//! Reasons on the wire are the ones the OFREP success schema lists (`STATIC`,
+//! `TARGETING_MATCH`, `SPLIT`, `DISABLED`, `UNKNOWN`), so a client that validates against it
+//! accepts every answer. Evaluation's `DEFAULT` (no rule matched, or a prerequisite did not
+//! hold) is sent as `TARGETING_MATCH`: the value came from evaluating the flag's targeting
+//! for this context, and must not be cached across contexts as a `STATIC` one may be.
+//! `metadata.fallthrough` or `metadata.prerequisiteFailed` says which.
+//!
 //! This is the hot path: it reads the published snapshot without a lock and serializes
 //! borrowed values straight into the response body.
 
 use std::borrow::Cow;
-use std::hash::{Hash, Hasher};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rampart_eval::{Context, ErrorCode, Resolution};
+use rampart_eval::{Context, ErrorCode, Reason, Resolution};
 use rampart_model::Revision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,6 +42,14 @@ struct Success<'a> {
     metadata: Metadata<'a>,
 }
 
+/// The reason as the OFREP success schema lists it (see the module documentation).
+fn wire_reason(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Default => Reason::TargetingMatch.as_str(),
+        other => other.as_str(),
+    }
+}
+
 /// OFREP metadata values must be booleans, strings or numbers.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,6 +61,9 @@ struct Metadata<'a> {
     bucket: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prerequisite_failed: Option<&'a str>,
+    /// No rule matched: the flag's fallthrough served (evaluation's `DEFAULT`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    fallthrough: bool,
     /// Dark launch: what the candidate assignment would have been.
     #[serde(skip_serializing_if = "Option::is_none")]
     shadow_variant: Option<&'a str>,
@@ -84,13 +101,15 @@ fn entry<'a>(key: &'a str, resolution: Resolution<'a>, revision: Revision) -> En
         (None, Some(value)) => Entry::Success(Success {
             key,
             value,
-            reason: resolution.reason.as_str(),
+            reason: wire_reason(resolution.reason),
             variant: resolution.variant,
             metadata: Metadata {
                 revision,
                 rule_index: resolution.metadata.rule_index,
                 bucket: resolution.metadata.bucket,
                 prerequisite_failed: resolution.metadata.prerequisite_failed,
+                fallthrough: resolution.reason == Reason::Default
+                    && resolution.metadata.prerequisite_failed.is_none(),
                 shadow_variant: resolution.metadata.shadow_variant,
             },
         }),
@@ -156,8 +175,15 @@ impl RequestError {
     }
 }
 
+/// What a request asked for: its context, and a digest of that context that does not depend
+/// on how the JSON was written (member order, whitespace), for the bulk ETag.
+struct Parsed {
+    context: Context,
+    context_digest: String,
+}
+
 /// Reads the body and parses `{"context": {...}}`. An empty body means an empty context.
-fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context), RequestError> {
+fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestError> {
     let body = body.map_err(|rejection| {
         if let Some(timeout) = crate::deadline::is_deadline(&rejection) {
             return RequestError {
@@ -179,7 +205,10 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context)
         }
     })?;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((body, Context::new(None)));
+        return Ok(Parsed {
+            context: Context::new(None),
+            context_digest: digest(&Value::Null),
+        });
     }
     let request: EvaluationRequest = serde_json::from_slice(&body).map_err(|e| {
         let code = if e.is_data() {
@@ -189,12 +218,25 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Context)
         };
         RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
     })?;
-    let context = match request.context {
-        None | Some(Value::Null) => Context::new(None),
-        Some(context) => Context::from_json(context)
+    let context_value = request.context.unwrap_or(Value::Null);
+    let context_digest = digest(&context_value);
+    let context = match context_value {
+        Value::Null => Context::new(None),
+        context => Context::from_json(context)
             .map_err(|e| RequestError::bad_request("INVALID_CONTEXT", e.to_string()))?,
     };
-    Ok((body, context))
+    Ok(Parsed {
+        context,
+        context_digest,
+    })
+}
+
+/// SHA-256 of the context's canonical JSON (sorted members, no whitespace), in hex: the same
+/// for every spelling of the same context, in every process and release.
+fn digest(context: &Value) -> String {
+    use sha2::Digest as _;
+    let canonical = rampart_ledger::canonical_json(context);
+    hex::encode(&sha2::Sha256::digest(canonical.as_bytes())[..12])
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`
@@ -204,7 +246,7 @@ pub async fn evaluate_one(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let context = match parse_request(body) {
-        Ok((_, context)) => context,
+        Ok(parsed) => parsed.context,
         Err(error) => return error.respond(Some(&key)),
     };
     let published = live.load();
@@ -226,13 +268,16 @@ pub async fn evaluate_bulk(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (body, context) = match parse_request(body) {
+    let Parsed {
+        context,
+        context_digest,
+    } = match parse_request(body) {
         Ok(parsed) => parsed,
         Err(error) => return error.respond(None),
     };
     let published = live.load();
     let snapshot = &published.snapshot;
-    let etag = bulk_etag(snapshot.revision(), &body);
+    let etag = format!("\"r{}-{context_digest}\"", snapshot.revision());
     if if_none_match(&headers, &etag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         insert_etag(&mut response, &etag);
@@ -266,21 +311,16 @@ fn count(live: &Live, key: &str, resolution: &Resolution<'_>) {
     }
 }
 
-/// The bulk result depends only on the revision and the request's context, so hash both.
-fn bulk_etag(revision: Revision, body: &[u8]) -> String {
-    let mut hasher = std::hash::DefaultHasher::new();
-    body.hash(&mut hasher);
-    format!("\"r{revision}-{:016x}\"", hasher.finish())
-}
-
 fn insert_etag(response: &mut Response, etag: &str) {
     if let Ok(value) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
 }
 
-/// RFC 9110 weak comparison against each listed tag; `*` matches anything.
+/// RFC 9110 weak comparison against each listed tag; `*` matches anything. A tag sent back
+/// without its quotes (some clients and proxies strip them) still matches.
 fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let ours = opaque_tag(etag);
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -288,6 +328,14 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .any(|list| {
             list.split(',')
                 .map(str::trim)
-                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+                .any(|tag| tag == "*" || opaque_tag(tag) == ours)
         })
+}
+
+/// An entity tag without its weakness prefix and quotes.
+fn opaque_tag(tag: &str) -> &str {
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(tag)
 }

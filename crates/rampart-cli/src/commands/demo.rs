@@ -123,7 +123,10 @@ async fn rehearse(client: &Client) -> anyhow::Result<()> {
         println!("{}", results_table(&results));
     }
     println!("\n   Reasons: TARGETING_MATCH = a rule matched (DETAIL ruleIndex); SPLIT = a stable");
-    println!("   hash bucket (0-9999) chose the variant; DEFAULT/STATIC = nothing targeted them.");
+    println!("   hash bucket (0-9999) chose the variant; STATIC = the flag has no targeting, and");
+    println!(
+        "   TARGETING_MATCH without ruleIndex = no rule matched (fallthrough) or a prerequisite failed."
+    );
     println!(
         "   Without a targetingKey a split cannot bucket, so it reports TARGETING_KEY_MISSING"
     );

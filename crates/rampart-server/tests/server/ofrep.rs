@@ -195,3 +195,119 @@ async fn empty_body_is_an_empty_context() {
     assert_eq!(reply.body["value"], 7);
     assert_eq!(reply.body["reason"], "STATIC");
 }
+
+/// The reasons the OFREP success schema lists.
+const OFREP_REASONS: [&str; 5] = ["STATIC", "TARGETING_MATCH", "SPLIT", "DISABLED", "UNKNOWN"];
+
+#[tokio::test]
+async fn issue_9_every_reason_on_the_wire_is_one_the_ofrep_schema_lists() {
+    let server = TestServer::start().await;
+    let flags = [
+        json!({"key": "static", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on"}),
+        json!({"key": "targeted", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off",
+               "rules": [{"when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}], "serve": {"variant": "on"}}]}),
+        json!({"key": "split", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off",
+               "fallthrough": {"split": {"on": 5000, "off": 5000}}}),
+        json!({"key": "gated", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off",
+               "prerequisites": [{"flag": "targeted", "variant": "on"}]}),
+        json!({"key": "killed", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "off", "state": "disabled"}),
+    ];
+    for flag in flags {
+        let created = server.post("/v1/flags", flag).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let context = json!({"targetingKey": "u-1", "plan": "free"});
+    let expectations = [
+        ("static", "STATIC", json!(null)),
+        // No rule matched: evaluation's DEFAULT, sent as TARGETING_MATCH with `fallthrough`.
+        ("targeted", "TARGETING_MATCH", json!({"fallthrough": true})),
+        ("split", "SPLIT", json!(null)),
+        (
+            "gated",
+            "TARGETING_MATCH",
+            json!({"prerequisiteFailed": "targeted"}),
+        ),
+        ("killed", "DISABLED", json!(null)),
+    ];
+    for (key, reason, metadata) in expectations {
+        let reply = server.eval(key, context.clone()).await;
+        assert_eq!(reply.status, 200, "{key}: {}", reply.body);
+        assert_eq!(reply.body["reason"], reason, "{key}: {}", reply.body);
+        if let Some(expected) = metadata.as_object() {
+            for (name, value) in expected {
+                assert_eq!(
+                    &reply.body["metadata"][name], value,
+                    "{key}: {}",
+                    reply.body
+                );
+            }
+        }
+    }
+    let bulk = server
+        .post("/ofrep/v1/evaluate/flags", json!({"context": context}))
+        .await;
+    for entry in bulk.body["flags"].as_array().unwrap() {
+        let reason = entry["reason"].as_str().unwrap();
+        assert!(OFREP_REASONS.contains(&reason), "{entry}");
+    }
+    // A rule that matches is TARGETING_MATCH with its index, and no fallthrough marker.
+    let matched = server
+        .eval("targeted", json!({"targetingKey": "u-1", "plan": "pro"}))
+        .await;
+    assert_eq!(matched.body["metadata"]["ruleIndex"], 0);
+    assert!(matched.body["metadata"].get("fallthrough").is_none());
+}
+
+#[tokio::test]
+async fn issue_9_the_bulk_etag_depends_on_the_context_not_on_how_it_is_written() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let compact = server
+        .raw(
+            "/ofrep/v1/evaluate/flags",
+            r#"{"context":{"targetingKey":"bob","email":"b@x.io","tier":{"a":1,"b":2}}}"#,
+        )
+        .await;
+    let spaced = server
+        .raw(
+            "/ofrep/v1/evaluate/flags",
+            "{ \"context\" : {\n  \"tier\": {\"b\": 2, \"a\": 1},\n  \"email\": \"b@x.io\",\n  \"targetingKey\": \"bob\" } }\n",
+        )
+        .await;
+    let etag = compact.header("etag").unwrap().to_owned();
+    assert_eq!(spaced.header("etag"), Some(etag.as_str()));
+    let other = server
+        .post(
+            "/ofrep/v1/evaluate/flags",
+            json!({"context": {"targetingKey": "carol"}}),
+        )
+        .await;
+    assert_ne!(other.header("etag"), Some(etag.as_str()));
+    let unquoted = etag.trim_matches('"').to_owned();
+    let weak = format!("W/{etag}");
+    for tag in [
+        etag.as_str(),
+        unquoted.as_str(),
+        weak.as_str(),
+        "\"nope\", W/\"x\", *",
+    ] {
+        let reply = server
+            .call(
+                Method::POST,
+                "/ofrep/v1/evaluate/flags",
+                Some(json!({"context": {"targetingKey": "bob", "email": "b@x.io", "tier": {"a": 1, "b": 2}}})),
+                &[("if-none-match", tag)],
+            )
+            .await;
+        assert_eq!(reply.status, 304, "If-None-Match: {tag}");
+    }
+    let miss = server
+        .call(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags",
+            Some(json!({"context": {"targetingKey": "bob"}})),
+            &[("if-none-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(miss.status, 200);
+}
