@@ -160,6 +160,9 @@ pub enum RolloutCommand {
         /// Only rollouts still in progress.
         #[arg(env = "RAMPART_ROLLOUT_ACTIVE", long)]
         active: bool,
+        /// Show at most this many (the newest); 0 shows every rollout.
+        #[arg(env = "RAMPART_ROLLOUT_LIMIT", long, default_value_t = 50)]
+        limit: usize,
     },
     /// Show a rollout: steps, current weights, soak left, the gate's state and history.
     Status {

@@ -38,12 +38,18 @@ pub struct SegmentResource {
 pub struct FlagList {
     pub revision: Revision,
     pub flags: Vec<FlagResource>,
+    /// More flags follow: ask again with `?after=` this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentList {
     pub revision: Revision,
     pub segments: Vec<SegmentResource>,
+    /// More segments follow: ask again with `?after=` this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// One version in an object's history. `value` is absent for a deletion.
@@ -63,6 +69,9 @@ pub struct HistoryItem<T> {
 pub struct History<T> {
     pub key: String,
     pub history: Vec<HistoryItem<T>>,
+    /// More versions follow: ask again with `?after=` this revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Revision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

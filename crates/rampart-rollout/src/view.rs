@@ -43,6 +43,15 @@ pub struct HistoryEvent {
     pub detail: serde_json::Value,
 }
 
+/// A page of rollouts, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutList {
+    pub rollouts: Vec<RolloutView>,
+    /// Older rollouts follow: ask again with `?before=` this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
+}
+
 /// A rollout as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolloutView {

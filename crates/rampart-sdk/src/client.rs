@@ -9,7 +9,7 @@ use rampart_model::api::{
     SnapshotBody,
 };
 use rampart_model::{Document, FlagSpec, Revision, SegmentSpec};
-use rampart_rollout::view::RolloutView;
+use rampart_rollout::view::{RolloutList, RolloutView};
 use rampart_rollout::{PlanSpec, RollbackMode};
 use reqwest::header::{ETAG, HeaderValue, IF_MATCH, IF_NONE_MATCH};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
@@ -189,8 +189,45 @@ impl Client {
         self.get(&["healthz"]).await
     }
 
+    /// Every flag, following the server's pages.
     pub async fn list_flags(&self) -> Result<FlagList, SdkError> {
-        self.get(&["v1", "flags"]).await
+        let mut all: FlagList = self.get(&["v1", "flags"]).await?;
+        while let Some(after) = all.next.take() {
+            let page: FlagList = self
+                .get_with(&["v1", "flags"], &[("after", &after)])
+                .await?;
+            all.flags.extend(page.flags);
+            all.next = page.next;
+        }
+        Ok(all)
+    }
+
+    /// GET with query parameters.
+    async fn get_with<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T, SdkError> {
+        let mut url = self.url(segments);
+        url.query_pairs_mut().extend_pairs(query);
+        let builder = self.identify(self.http.get(url.clone()));
+        self.call(url, builder).await
+    }
+
+    /// Every version of an object, following the server's pages.
+    async fn whole_history<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<History<T>, SdkError> {
+        let mut all: History<T> = self.get(segments).await?;
+        while let Some(after) = all.next.take() {
+            let page: History<T> = self
+                .get_with(segments, &[("after", &after.to_string())])
+                .await?;
+            all.history.extend(page.history);
+            all.next = page.next;
+        }
+        Ok(all)
     }
 
     pub async fn get_flag(&self, key: &str) -> Result<FlagResource, SdkError> {
@@ -235,7 +272,7 @@ impl Client {
     }
 
     pub async fn flag_history(&self, key: &str) -> Result<History<FlagSpec>, SdkError> {
-        self.get(&["v1", "flags", key, "history"]).await
+        self.whole_history(&["v1", "flags", key, "history"]).await
     }
 
     pub async fn revert_flag(
@@ -248,8 +285,17 @@ impl Client {
             .await
     }
 
+    /// Every segment, following the server's pages.
     pub async fn list_segments(&self) -> Result<SegmentList, SdkError> {
-        self.get(&["v1", "segments"]).await
+        let mut all: SegmentList = self.get(&["v1", "segments"]).await?;
+        while let Some(after) = all.next.take() {
+            let page: SegmentList = self
+                .get_with(&["v1", "segments"], &[("after", &after)])
+                .await?;
+            all.segments.extend(page.segments);
+            all.next = page.next;
+        }
+        Ok(all)
     }
 
     pub async fn get_segment(&self, name: &str) -> Result<SegmentResource, SdkError> {
@@ -281,7 +327,8 @@ impl Client {
     }
 
     pub async fn segment_history(&self, name: &str) -> Result<History<SegmentSpec>, SdkError> {
-        self.get(&["v1", "segments", name, "history"]).await
+        self.whole_history(&["v1", "segments", name, "history"])
+            .await
     }
 
     pub async fn snapshot(&self) -> Result<SnapshotBody, SdkError> {
@@ -309,20 +356,41 @@ impl Client {
     }
 
     /// Rollouts, newest first; optionally one flag's, optionally only those in progress.
+    /// Follows the server's pages up to `limit` rollouts (all of them when `None`).
     pub async fn list_rollouts(
         &self,
         flag: Option<&str>,
         active_only: bool,
+        limit: Option<usize>,
     ) -> Result<Vec<RolloutView>, SdkError> {
-        let mut url = self.url(&["v1", "rollouts"]);
-        if let Some(flag) = flag {
-            url.query_pairs_mut().append_pair("flag", flag);
+        let mut rollouts = Vec::new();
+        let mut before = None;
+        loop {
+            let mut query = Vec::new();
+            if let Some(flag) = flag {
+                query.push(("flag", flag.to_owned()));
+            }
+            if active_only {
+                query.push(("active", "true".to_owned()));
+            }
+            if let Some(before) = before {
+                query.push(("before", format!("{before}")));
+            }
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let page: RolloutList = self.get_with(&["v1", "rollouts"], &query).await?;
+            rollouts.extend(page.rollouts);
+            before = page.next_before;
+            if let Some(limit) = limit
+                && rollouts.len() >= limit
+            {
+                rollouts.truncate(limit);
+                break;
+            }
+            if before.is_none() {
+                break;
+            }
         }
-        if active_only {
-            url.query_pairs_mut().append_pair("active", "true");
-        }
-        let builder = self.identify(self.http.get(url.clone()));
-        self.call(url, builder).await
+        Ok(rollouts)
     }
 
     /// One rollout with its history.

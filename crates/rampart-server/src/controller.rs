@@ -14,7 +14,7 @@ use std::time::Instant;
 use rampart_judge::Observations;
 use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_rollout::actuate::materialize;
-use rampart_rollout::view::{HistoryEvent, RolloutView, progress};
+use rampart_rollout::view::{HistoryEvent, RolloutList, RolloutView, progress};
 use rampart_rollout::{
     Action, Decision, Event, Evidence, Gate, Millis, Plan, PlanSpec, RollbackTimings, RolloutState,
     SoakGate, Verdict, combine, step_contexts,
@@ -569,13 +569,29 @@ impl Controller {
         Ok(view)
     }
 
+    /// A page of rollouts, newest first: at most `limit`, older than `before` when given.
     pub async fn list(
         &self,
         flag: Option<&str>,
         active_only: bool,
-    ) -> Result<Vec<RolloutView>, ApiError> {
-        let records = self.state.store().rollouts(flag, active_only).await?;
-        records.into_iter().map(|r| self.render(r)).collect()
+        before: Option<RolloutId>,
+        limit: u32,
+    ) -> Result<RolloutList, ApiError> {
+        // One more than asked says whether another page follows.
+        let records = self
+            .state
+            .store()
+            .rollout_page(flag, active_only, before, limit.saturating_add(1))
+            .await?;
+        let (records, next_before) =
+            crate::page::take(records.into_iter(), limit, |record| record.id);
+        Ok(RolloutList {
+            rollouts: records
+                .into_iter()
+                .map(|r| self.render(r))
+                .collect::<Result<_, _>>()?,
+            next_before,
+        })
     }
 
     fn render(&self, record: RolloutRecord) -> Result<RolloutView, ApiError> {

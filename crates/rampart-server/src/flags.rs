@@ -10,7 +10,8 @@ use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, IfMatch, etag};
+use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::page::{self, KeyPage, RevisionPage};
 use crate::state::{AppState, Published, rfc3339};
 use rampart_model::ErrorCode;
 
@@ -56,17 +57,27 @@ fn with_etag(resource: FlagResource) -> Response {
         .into_response()
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<FlagList>, ApiError> {
+/// Flags by key, a page at a time (`?after=KEY&limit=N`, 1,000 by default).
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<KeyPage>,
+) -> Result<Json<FlagList>, ApiError> {
+    let limit = page::limit(query.limit, page::MAX_PAGE)?;
     let published = state.published();
-    let flags = published
+    let keys = published
         .catalog()
         .flags()
         .keys()
+        .filter(|key| query.after.as_ref().is_none_or(|after| *key > after));
+    let (keys, next) = page::take(keys, limit, |key| (*key).clone());
+    let flags = keys
+        .into_iter()
         .map(|key| resource(&published, key))
         .collect::<Result<_, _>>()?;
     Ok(Json(FlagList {
         revision: published.revision(),
         flags,
+        next,
     }))
 }
 
@@ -250,18 +261,28 @@ pub async fn disable(
 pub async fn history(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<FlagSpec>>, ApiError> {
+    let limit = page::limit(query.limit, page::MAX_PAGE)?;
     let entries = state.store().flag_history(&key).await?;
     if entries.is_empty() {
         return Err(not_found(&key));
     }
-    let history = history_items(entries);
-    Ok(Json(History { key, history }))
+    Ok(Json(history_page(key, entries, query.after, limit)))
 }
 
-/// History entries as the API shows them (RFC 3339 times, op names).
-pub fn history_items<T>(entries: Vec<HistoryEntry<T>>) -> Vec<HistoryItem<T>> {
-    entries
+/// A page of history, oldest first, as the API shows it (RFC 3339 times, op names).
+pub fn history_page<T>(
+    key: String,
+    entries: Vec<HistoryEntry<T>>,
+    after: Option<u64>,
+    limit: u32,
+) -> History<T> {
+    let entries = entries
+        .into_iter()
+        .filter(|e| after.is_none_or(|after| e.revision > after));
+    let (entries, next) = page::take(entries, limit, |e| e.revision);
+    let history = entries
         .into_iter()
         .map(|e| HistoryItem {
             revision: e.revision,
@@ -270,7 +291,8 @@ pub fn history_items<T>(entries: Vec<HistoryEntry<T>>) -> Vec<HistoryItem<T>> {
             op: op_name(e.op).to_owned(),
             value: e.value,
         })
-        .collect()
+        .collect();
+    History { key, history, next }
 }
 
 fn op_name(op: HistoryOp) -> &'static str {

@@ -113,20 +113,11 @@ pub struct EntryPage {
     pub head: Head,
 }
 
-const MAX_PAGE: u32 = 1_000;
-
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<EntryPage>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            Some("limit"),
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = crate::page::limit(query.limit, 100)?;
     let entries = state.store().ledger(query.after, limit).await?;
     Ok(Json(EntryPage {
         entries,

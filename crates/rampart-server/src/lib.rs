@@ -30,6 +30,7 @@ mod keys;
 mod ledger;
 mod ofrep;
 mod ops;
+mod page;
 mod rollouts;
 mod segments;
 mod serve;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rampart_rollout::view::RolloutView;
+use rampart_rollout::view::{RolloutList, RolloutView};
 use rampart_rollout::{Event, PlanSpec, RollbackMode};
 use serde::Deserialize;
 
@@ -14,16 +14,25 @@ use crate::controller::Controller;
 use crate::counters::CountsReport;
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson, ApiQuery, IdPath};
+use crate::page;
 use crate::state::AppState;
 use rampart_model::ErrorCode;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     flag: Option<String>,
     /// Only rollouts still in progress.
     #[serde(default)]
     active: bool,
+    /// Only rollouts older than this id (the previous page's `next_before`).
+    before: Option<u64>,
+    /// At most this many (100 by default).
+    limit: Option<u32>,
 }
+
+/// Rollouts a page holds unless asked otherwise: each one's view decodes its plan and state.
+const DEFAULT_ROLLOUT_PAGE: u32 = 100;
 
 pub async fn create(
     State(controller): State<Arc<Controller>>,
@@ -39,9 +48,12 @@ pub async fn create(
 pub async fn list(
     State(controller): State<Arc<Controller>>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Vec<RolloutView>>, ApiError> {
+) -> Result<Json<RolloutList>, ApiError> {
+    let limit = page::limit(query.limit, DEFAULT_ROLLOUT_PAGE)?;
     Ok(Json(
-        controller.list(query.flag.as_deref(), query.active).await?,
+        controller
+            .list(query.flag.as_deref(), query.active, query.before, limit)
+            .await?,
     ))
 }
 

@@ -9,8 +9,9 @@ use rampart_model::{Segment, SegmentSpec};
 use rampart_store::{Change, Precondition, StoreError};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, IfMatch, etag};
-use crate::flags::history_items;
+use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::flags::history_page;
+use crate::page::{self, KeyPage, RevisionPage};
 use crate::state::{AppState, Published};
 use rampart_model::ErrorCode;
 
@@ -40,17 +41,27 @@ fn with_etag(resource: SegmentResource) -> impl IntoResponse {
     )
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<SegmentList>, ApiError> {
+/// Segments by name, a page at a time (`?after=NAME&limit=N`, 1,000 by default).
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<KeyPage>,
+) -> Result<Json<SegmentList>, ApiError> {
+    let limit = page::limit(query.limit, page::MAX_PAGE)?;
     let published = state.published();
-    let segments = published
+    let names = published
         .catalog()
         .segments()
         .keys()
+        .filter(|name| query.after.as_ref().is_none_or(|after| *name > after));
+    let (names, next) = page::take(names, limit, |name| (*name).clone());
+    let segments = names
+        .into_iter()
         .map(|name| resource(&published, name))
         .collect::<Result<_, _>>()?;
     Ok(Json(SegmentList {
         revision: published.revision(),
         segments,
+        next,
     }))
 }
 
@@ -183,7 +194,9 @@ pub async fn delete(
 pub async fn history(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<SegmentSpec>>, ApiError> {
+    let limit = page::limit(query.limit, page::MAX_PAGE)?;
     let entries = state.store().segment_history(&name).await?;
     if entries.is_empty() {
         return Err(ApiError::NotFound {
@@ -191,6 +204,5 @@ pub async fn history(
             key: name,
         });
     }
-    let history = history_items(entries);
-    Ok(Json(History { key: name, history }))
+    Ok(Json(history_page(name, entries, query.after, limit)))
 }

@@ -116,6 +116,7 @@ pub const CASES: &[(&str, Case)] = &[
     case!(rollouts::update_of_missing_rollout_fails_with_not_found),
     case!(rollouts::failed_rollout_update_rolls_back_the_flag_change),
     case!(rollouts::listing_filters_by_flag_and_active_newest_first),
+    case!(rollouts::rollout_pages_walk_the_listing_newest_first),
     case!(rollout_races::rollout_events_carry_the_commits_actor_time_and_revision),
     case!(rollout_races::concurrent_updates_at_one_version_let_exactly_one_win),
     case!(rollout_races::concurrent_read_modify_write_updates_lose_nothing),

@@ -214,7 +214,17 @@ impl Store for SqliteStore {
         flag: Option<&str>,
         active_only: bool,
     ) -> Result<Vec<RolloutRecord>, StoreError> {
-        rollouts::list(&self.reader, flag, active_only).await
+        rollouts::list(&self.reader, flag, active_only, None, None).await
+    }
+
+    async fn rollout_page(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+        before: Option<RolloutId>,
+        limit: u32,
+    ) -> Result<Vec<RolloutRecord>, StoreError> {
+        rollouts::list(&self.reader, flag, active_only, before, Some(limit)).await
     }
 
     async fn rollout(&self, id: RolloutId) -> Result<Option<RolloutRecord>, StoreError> {

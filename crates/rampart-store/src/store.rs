@@ -50,6 +50,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         active_only: bool,
     ) -> Result<Vec<RolloutRecord>, StoreError>;
 
+    /// A page of [`Store::rollouts`]: at most `limit` of them, newest first, with ids below
+    /// `before` when given.
+    async fn rollout_page(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+        before: Option<RolloutId>,
+        limit: u32,
+    ) -> Result<Vec<RolloutRecord>, StoreError>;
+
     /// One rollout, or `None` if there is no such id.
     async fn rollout(&self, id: RolloutId) -> Result<Option<RolloutRecord>, StoreError>;
 

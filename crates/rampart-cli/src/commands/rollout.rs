@@ -30,8 +30,13 @@ pub async fn run(client: &Client, out: Output, command: RolloutCommand) -> anyho
                 Ok(())
             }
         }
-        RolloutCommand::List { flag, active } => {
-            let rollouts = client.list_rollouts(flag.as_deref(), active).await?;
+        RolloutCommand::List {
+            flag,
+            active,
+            limit,
+        } => {
+            let limit = (limit > 0).then_some(limit);
+            let rollouts = client.list_rollouts(flag.as_deref(), active, limit).await?;
             emit(out, &rollouts, |list| {
                 let rows = list.iter().map(|v| {
                     [

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::support::{TestServer, checkout_flag, seed};
+use super::support::{TestServer, boolean_flag, checkout_flag, seed};
 
 async fn revision(server: &TestServer) -> u64 {
     server.get("/v1/snapshot").await.body["revision"]
@@ -409,4 +409,86 @@ async fn concurrent_writers_with_the_same_if_match_lose_nothing() {
         winner["flag"]["description"]
     );
     assert_eq!(disabled["flag"]["state"], "disabled");
+}
+
+#[tokio::test]
+async fn issue_9_flag_and_segment_lists_and_histories_are_paginated() {
+    let server = TestServer::start().await;
+    for i in 0..5 {
+        boolean_flag(&server, &format!("flag-{i}")).await;
+        let segment = json!({"name": format!("seg-{i}"), "conditions": [{"attribute": "plan", "op": "eq", "values": ["x"]}]});
+        assert_eq!(server.post("/v1/segments", segment).await.status, 201);
+    }
+    for (path, items, cursor) in [
+        ("/v1/flags", "flags", "flag"),
+        ("/v1/segments", "segments", "segment"),
+    ] {
+        let mut seen = Vec::new();
+        let mut query = "limit=2".to_owned();
+        loop {
+            let page = server.get(&format!("{path}?{query}")).await.body;
+            let listed = page[items].as_array().unwrap();
+            assert!(listed.len() <= 2, "{page}");
+            let field = if cursor == "flag" { "key" } else { "name" };
+            seen.extend(
+                listed
+                    .iter()
+                    .map(|r| r[cursor][field].as_str().unwrap().to_owned()),
+            );
+            match page["next"].as_str() {
+                Some(after) => query = format!("limit=2&after={after}"),
+                None => break,
+            }
+        }
+        let expected: Vec<String> = (0..5)
+            .map(|i| format!("{cursor}-{i}").replace("segment-", "seg-"))
+            .collect();
+        assert_eq!(seen, expected, "{path}");
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .post("/v1/flags/flag-0/disable", json!(null))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            server
+                .post("/v1/flags/flag-0/enable", json!(null))
+                .await
+                .status,
+            200
+        );
+    }
+    let whole = server.get("/v1/flags/flag-0/history").await.body;
+    let whole: Vec<u64> = whole["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(whole.len(), 7);
+    let mut paged = Vec::new();
+    let mut query = "limit=3".to_owned();
+    loop {
+        let page = server
+            .get(&format!("/v1/flags/flag-0/history?{query}"))
+            .await
+            .body;
+        paged.extend(
+            page["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["revision"].as_u64().unwrap()),
+        );
+        match page["next"].as_u64() {
+            Some(after) => query = format!("limit=3&after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    let reply = server.get("/v1/flags?limit=0").await;
+    reply.assert_error(400, "INVALID_QUERY", Some("limit"));
 }

@@ -63,6 +63,18 @@ impl Store for ReadsFailAfterStart {
         self.inner.rollouts(flag, active_only).await
     }
 
+    async fn rollout_page(
+        &self,
+        flag: Option<&str>,
+        active_only: bool,
+        before: Option<RolloutId>,
+        limit: u32,
+    ) -> Result<Vec<RolloutRecord>, StoreError> {
+        self.inner
+            .rollout_page(flag, active_only, before, limit)
+            .await
+    }
+
     async fn rollout(&self, id: RolloutId) -> Result<Option<RolloutRecord>, StoreError> {
         self.inner.rollout(id).await
     }

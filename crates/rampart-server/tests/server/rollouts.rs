@@ -144,12 +144,9 @@ async fn every_strategy_runs_to_completion() {
         );
     }
     let all = server.get("/v1/rollouts").await.body;
-    assert_eq!(all.as_array().unwrap().len(), 5);
+    assert_eq!(all["rollouts"].as_array().unwrap().len(), 5);
     assert!(
-        server
-            .get("/v1/rollouts?active=true")
-            .await
-            .body
+        server.get("/v1/rollouts?active=true").await.body["rollouts"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -489,10 +486,7 @@ async fn bad_plans_are_400_with_the_field_and_store_nothing() {
             .assert_error(400, code, Some(field));
     }
     assert!(
-        server
-            .get("/v1/rollouts")
-            .await
-            .body
+        server.get("/v1/rollouts").await.body["rollouts"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -537,4 +531,43 @@ async fn bad_plans_are_400_with_the_field_and_store_nothing() {
         .get("/v1/rollouts/999")
         .await
         .assert_error(404, "NOT_FOUND", None);
+}
+
+#[tokio::test]
+async fn issue_9_the_rollout_list_is_paginated_newest_first() {
+    let server = TestServer::start().await;
+    boolean_flag(&server, "paged").await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let started = start(
+            &server,
+            json!({"flag": "paged", "candidate": "on", "strategy": "instant"}),
+        )
+        .await;
+        let id = started["id"].as_u64().unwrap();
+        let aborted = server
+            .post(&format!("/v1/rollouts/{id}/abort"), json!(null))
+            .await;
+        assert_eq!(aborted.status, 200, "{}", aborted.body);
+        ids.push(id);
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/v1/rollouts?limit=2".to_owned();
+    loop {
+        let page = server.get(&path).await.body;
+        let rollouts = page["rollouts"].as_array().unwrap();
+        assert!(rollouts.len() <= 2, "{page}");
+        seen.extend(rollouts.iter().map(|r| r["id"].as_u64().unwrap()));
+        match page["next_before"].as_u64() {
+            Some(before) => path = format!("/v1/rollouts?limit=2&before={before}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "every rollout once, newest first");
+    for bad in ["limit=0", "limit=1001", "limit=x", "nope=1"] {
+        let reply = server.get(&format!("/v1/rollouts?{bad}")).await;
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "INVALID_QUERY", "{bad}");
+    }
 }

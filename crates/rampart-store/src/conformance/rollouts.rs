@@ -625,3 +625,35 @@ pub(super) async fn listing_filters_by_flag_and_active_newest_first(store: Arc<d
     let phases: Vec<_> = active.iter().map(|r| r.phase.as_str()).collect();
     assert_eq!(phases, ["ramping", "ramping"]);
 }
+
+/// Pages of the listing concatenate to the whole listing, newest first, under every filter.
+pub(super) async fn rollout_pages_walk_the_listing_newest_first(store: Arc<dyn Store>) {
+    let mut changes = Vec::new();
+    for i in 0..7 {
+        let flag = if i % 2 == 0 { "checkout" } else { "search" };
+        changes.push(create_rollout(flag, "completed", false));
+    }
+    changes.push(create_rollout("checkout", "ramping", true));
+    committed(&*store, "alice", changes).await;
+    for (flag, active_only) in [(None, false), (Some("checkout"), false), (None, true)] {
+        let whole = listed(&*store, flag, active_only).await;
+        for limit in [1, 2, 3, 100] {
+            let mut paged = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store
+                    .rollout_page(flag, active_only, before, limit)
+                    .await
+                    .expect("page");
+                assert!(page.len() <= limit as usize, "a page holds at most `limit`");
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                paged.extend(page.iter().map(|record| record.id));
+            }
+            assert_eq!(
+                paged, whole,
+                "flag {flag:?}, active {active_only}, limit {limit}"
+            );
+        }
+    }
+}

@@ -193,19 +193,27 @@ fn active_conflict(error: sqlx::Error, flag: &str) -> StoreError {
     }
 }
 
+/// Rollouts newest first, filtered by flag and activity, with ids below `before`, at most
+/// `limit` (`None`: all).
 pub(super) async fn list(
     pool: &SqlitePool,
     flag: Option<&str>,
     active_only: bool,
+    before: Option<RolloutId>,
+    limit: Option<u32>,
 ) -> Result<Vec<RolloutRecord>, StoreError> {
+    let before = before.map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
+    let limit = limit.map_or(-1, i64::from);
     let rows: Vec<RolloutRow> = sqlx::query_as(concat!(
         "SELECT ",
         rollout_columns!(),
         " FROM rollouts WHERE ($1 IS NULL OR flag = $1) AND ($2 = 0 OR active = 1) \
-         ORDER BY id DESC"
+         AND id < $3 ORDER BY id DESC LIMIT $4"
     ))
     .bind(flag)
     .bind(active_only)
+    .bind(before)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(record).collect()
