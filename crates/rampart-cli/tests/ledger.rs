@@ -318,7 +318,20 @@ fn sigkill_during_a_burst_of_writes_keeps_the_chain_and_one_entry_per_change() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill once the burst is well under way: enough commits that some are surely in flight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = rampart(&["ledger", "head", "-o", "json"], Some(&url));
+        let head: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        if head["seq"].as_u64().unwrap_or(0) >= 40 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst never got going"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill().unwrap(); // SIGKILL in the middle of the burst
     child.wait().unwrap();
     for writer in writers {

@@ -235,3 +235,16 @@ pub struct EventsResponse {
     pub judged: u64,
     pub rejected: Vec<EventRejection>,
 }
+
+/// Formats Unix milliseconds as RFC 3339 (UTC), as the API shows times. A time out of
+/// range shows as its number of milliseconds.
+pub fn rfc3339(at_ms: i64) -> String {
+    let nanos = i128::from(at_ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at_ms.to_string())
+}

@@ -25,7 +25,8 @@ use serde_json::{Value, json};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::health::{Health, WINDOW_MS};
-use crate::state::{AppState, rfc3339};
+use crate::state::AppState;
+use rampart_model::api::rfc3339;
 
 #[derive(Debug)]
 pub struct Controller {

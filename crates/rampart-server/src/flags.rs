@@ -12,8 +12,9 @@ use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
 use crate::page::{self, KeyPage, RevisionPage};
-use crate::state::{AppState, Published, rfc3339};
+use crate::state::{AppState, Published};
 use rampart_model::ErrorCode;
+use rampart_model::api::rfc3339;
 
 fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> {
     let flag = published

@@ -49,7 +49,7 @@ pub use config::{Config, Storage};
 pub use controller::Controller;
 pub use error::ApiError;
 /// Formats Unix milliseconds as RFC 3339 (UTC), as the API shows times.
-pub use state::rfc3339;
+pub use rampart_model::api::rfc3339;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use axum::extract::FromRef;
 use rampart_eval::Snapshot;
-use rampart_model::api::ObjectMeta;
+use rampart_model::api::{ObjectMeta, rfc3339};
 use rampart_model::{Catalog, Revision};
-use rampart_store::{At, Change, ChangeSet, Committed, RolloutId, Store, Stored};
+use rampart_store::{Change, ChangeSet, Committed, RolloutId, Store, Stored};
 
 use crate::clock::Clock;
 use crate::counters::Counters;
@@ -317,16 +317,4 @@ fn meta_of<T>(stored: &Stored<T>) -> ObjectMeta {
         updated_at: rfc3339(stored.updated_at),
         updated_by: stored.updated_by.clone(),
     }
-}
-
-/// Formats Unix milliseconds as RFC 3339 (UTC).
-pub fn rfc3339(at: At) -> String {
-    let nanos = i128::from(at) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at.to_string())
 }

@@ -19,7 +19,7 @@ pub async fn run(client: &Client, out: Output, command: LedgerCommand) -> anyhow
                 let rows = entries.iter().map(|e| {
                     [
                         e.seq.to_string(),
-                        rampart_server::rfc3339(e.at),
+                        rampart_model::api::rfc3339(e.at),
                         e.actor.clone(),
                         e.action.clone(),
                         e.subject.clone(),
@@ -184,7 +184,7 @@ pub async fn explain(client: &Client, out: Output, id: u64) -> anyhow::Result<()
         return output::json(&entries);
     }
     for entry in &entries {
-        let at = rampart_server::rfc3339(entry.at);
+        let at = rampart_model::api::rfc3339(entry.at);
         let events = entry.detail["events"]
             .as_array()
             .cloned()
