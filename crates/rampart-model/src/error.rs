@@ -24,6 +24,11 @@ pub enum ErrorCode {
     UnknownFlag,
     /// Prerequisites form a cycle.
     PrerequisiteCycle,
+    /// A prerequisite chain is longer than evaluation follows
+    /// ([`crate::MAX_PREREQUISITE_DEPTH`] levels).
+    PrerequisiteTooDeep,
+    /// A JSON or YAML object names the same key twice.
+    DuplicateKey,
     /// Two mutually exclusive fields are both set, or neither is.
     Conflict,
     /// The document could not be parsed at all.
@@ -45,6 +50,8 @@ impl ErrorCode {
             ErrorCode::UnknownSegment => "UNKNOWN_SEGMENT",
             ErrorCode::UnknownFlag => "UNKNOWN_FLAG",
             ErrorCode::PrerequisiteCycle => "PREREQUISITE_CYCLE",
+            ErrorCode::PrerequisiteTooDeep => "PREREQUISITE_TOO_DEEP",
+            ErrorCode::DuplicateKey => "DUPLICATE_KEY",
             ErrorCode::Conflict => "CONFLICTING_FIELDS",
             ErrorCode::Parse => "PARSE_ERROR",
             ErrorCode::OutOfRange => "OUT_OF_RANGE",

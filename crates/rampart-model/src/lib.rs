@@ -6,7 +6,7 @@
 //! - [`flag`]: [`FlagSpec`] (plain data) and [`Flag`] (validated), rules, serves, splits.
 //! - [`segment`]: reusable, named sets of conditions.
 //! - [`api`]: wire types of the HTTP API, shared by server and SDK.
-//! - [`catalog`]: the whole configuration; cross-references and prerequisite cycles.
+//! - [`catalog`]: the whole configuration; cross-references, prerequisite cycles and depth.
 //! - [`document`]: the flags-as-code file format (JSON and YAML).
 //!
 //! Every type here is pure data. Validation happens in constructors
@@ -26,7 +26,7 @@ pub mod key;
 pub mod segment;
 pub mod span;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, MAX_PREREQUISITE_DEPTH};
 pub use condition::{Condition, Operator};
 pub use document::Document;
 pub use error::{ErrorCode, ValidationError};
