@@ -29,6 +29,9 @@ pub enum ErrorCode {
     PrerequisiteTooDeep,
     /// A JSON or YAML object names the same key twice.
     DuplicateKey,
+    /// A value has the wrong type or shape for its field (a number for an enum, an array
+    /// for an object), or a field is unknown; see [`crate::json`].
+    InvalidField,
     /// Two mutually exclusive fields are both set, or neither is.
     Conflict,
     /// The document could not be parsed at all.
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::PrerequisiteCycle => "PREREQUISITE_CYCLE",
             ErrorCode::PrerequisiteTooDeep => "PREREQUISITE_TOO_DEEP",
             ErrorCode::DuplicateKey => "DUPLICATE_KEY",
+            ErrorCode::InvalidField => "INVALID_FIELD",
             ErrorCode::Conflict => "CONFLICTING_FIELDS",
             ErrorCode::Parse => "PARSE_ERROR",
             ErrorCode::OutOfRange => "OUT_OF_RANGE",
@@ -65,9 +69,10 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// Why a flag, segment or document was rejected, and where.
+/// Why a flag, segment or document was rejected, and where. Displays as `field: message`,
+/// or just the message when it is about the whole input (an empty field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{}{}{}", .field, if .field.is_empty() { "" } else { ": " }, .message)]
 pub struct ValidationError {
     code: ErrorCode,
     field: String,

@@ -7,5 +7,6 @@ mod server {
     pub mod ledger;
     pub mod ofrep;
     pub mod rollouts;
+    pub mod strict;
     pub mod support;
 }
