@@ -1,5 +1,6 @@
-//! The flags-as-code document: parsing YAML (and JSON, which is YAML) and the document-level
-//! checks, duplicate keys and names, with their field paths.
+//! The flags-as-code document: parsing YAML and JSON (strictly: wrong types, arrays for
+//! objects and duplicate keys are refused) and the document-level checks, duplicate keys
+//! and names, with their field paths.
 
 use rampart_model::{Document, ErrorCode, FlagState, Serve};
 use serde_json::json;
