@@ -410,22 +410,27 @@ fn references(
 ) -> Vec<ValidationError> {
     let spec = flag.spec();
     let mut found = Vec::new();
-    for (field, name) in spec.segment_references() {
-        let inherited =
-            || old.is_some_and(|o| o.spec().segment_references().any(|(_, n)| n == name));
-        if !segments.contains_key(name) && !inherited() {
-            found.push(ValidationError::new(
-                ErrorCode::UnknownSegment,
-                field,
-                format!("unknown segment `{name}`"),
-            ));
+    // Paths are formatted only for the references that fail: this runs for every flag.
+    for (i, rule) in spec.rules.iter().enumerate() {
+        for (j, condition) in rule.when.iter().enumerate() {
+            let Some(name) = condition.segment.as_deref() else {
+                continue;
+            };
+            let inherited =
+                || old.is_some_and(|o| o.spec().segment_references().any(|(_, n)| n == name));
+            if !segments.contains_key(name) && !inherited() {
+                found.push(ValidationError::new(
+                    ErrorCode::UnknownSegment,
+                    format!("rules[{i}].when[{j}].segment"),
+                    format!("unknown segment `{name}`"),
+                ));
+            }
         }
     }
     let old_prerequisites = old
         .map(|o| o.spec().prerequisites.as_slice())
         .unwrap_or_default();
     for (i, prerequisite) in spec.prerequisites.iter().enumerate() {
-        let field = format!("prerequisites[{i}]");
         match view.get(&prerequisite.flag) {
             None => {
                 if !old_prerequisites
@@ -434,7 +439,7 @@ fn references(
                 {
                     found.push(ValidationError::new(
                         ErrorCode::UnknownFlag,
-                        format!("{field}.flag"),
+                        format!("prerequisites[{i}].flag"),
                         format!("unknown prerequisite flag `{}`", prerequisite.flag),
                     ));
                 }
@@ -445,7 +450,7 @@ fn references(
                 {
                     found.push(ValidationError::new(
                         ErrorCode::UnknownVariant,
-                        format!("{field}.variant"),
+                        format!("prerequisites[{i}].variant"),
                         format!(
                             "flag `{}` has no variant `{}`",
                             prerequisite.flag, prerequisite.variant
