@@ -7,9 +7,10 @@
 //!
 //! A write refuses only the problems it would introduce. A catalog from
 //! [`Catalog::recover`] may hold problems that a newer release's checks find in what was
-//! stored; a write that leaves a flag's references as they were (the kill switch, a rollout
-//! step, an edit of its rules) is not blocked by them, but a flag whose prerequisites change
-//! must end up on no cycle and no over-deep chain.
+//! stored. A write that names nothing missing that the flag did not already name, and keeps
+//! its prerequisite flags, is not blocked by them (the kill switch, a rollout step, most
+//! edits); a flag whose prerequisites change must end up on no cycle and no over-deep chain,
+//! and a variant a dependent names may not be dropped.
 
 mod graph;
 

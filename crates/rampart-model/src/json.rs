@@ -57,9 +57,10 @@ fn explain<T: DeserializeOwned>(bytes: &[u8], error: &serde_json::Error) -> Vali
     };
     let path = error.path().to_string();
     let field = if path == "." { String::new() } else { path };
-    let code = match state.duplicate.borrow().as_ref() {
-        Some(_) => ErrorCode::DuplicateKey,
-        None => ErrorCode::InvalidField,
+    let code = if state.duplicate.get() {
+        ErrorCode::DuplicateKey
+    } else {
+        ErrorCode::InvalidField
     };
     ValidationError::new(code, field, error.into_inner().to_string())
 }

@@ -4,8 +4,8 @@
 //! access it hands out, changing three things:
 //! - a struct is read as a map (`deserialize_struct` → `deserialize_map`), so an array in
 //!   place of an object is a wrong type instead of a positional struct;
-//! - every map checks its keys: the second occurrence of a key is an error, and the key is
-//!   recorded in [`State`] so the caller can tell this error from the others;
+//! - every map checks its keys: the second occurrence of a key is an error, noted in
+//!   [`State`] so the caller can tell this error from the others;
 //! - an enum is read with `deserialize_any`: a string names a unit variant, a one-key
 //!   object an externally tagged one, and anything else is a wrong type ("invalid type:
 //!   integer `5`, expected one of `a`, `b`") instead of serde_json's syntax-category
@@ -15,7 +15,7 @@
 //! track paths through it.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
@@ -26,10 +26,10 @@ use serde::de::{
     Unexpected, VariantAccess, Visitor,
 };
 
-/// What one parse found out besides its result: the duplicated key, if that was the error.
+/// What one parse found out besides its result: whether its error is a duplicate key.
 #[derive(Debug, Default)]
 pub(super) struct State {
-    pub duplicate: RefCell<Option<String>>,
+    pub duplicate: Cell<bool>,
 }
 
 /// The strict deserializer: `inner` with the rules above.
@@ -409,9 +409,8 @@ fn record<'de, E: de::Error>(
     key: Cow<'de, str>,
 ) -> Result<(), E> {
     seen.insert(key).map_err(|key| {
-        let message = format!("duplicate key `{key}`");
-        *state.duplicate.borrow_mut() = Some(key.into_owned());
-        E::custom(message)
+        state.duplicate.set(true);
+        E::custom(format!("duplicate key `{key}`"))
     })
 }
 

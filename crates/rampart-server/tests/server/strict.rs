@@ -5,20 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::support::{Reply, TestServer, boolean_flag};
-
-/// A body sent as written, so it can hold what `json!` cannot: a key given twice.
-async fn send(server: &TestServer, method: Method, path: &str, body: &str) -> Reply {
-    let response = server
-        .http
-        .request(method, format!("{}{path}", server.url))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    Reply::read(response).await
-}
+use super::support::{TestServer, boolean_flag};
 
 async fn revision(server: &TestServer) -> Value {
     server.get("/v1/snapshot").await.body["revision"].clone()
@@ -92,7 +79,7 @@ async fn wrong_typed_enums_are_invalid_field_at_their_path() {
         ),
     ];
     for (method, path, body, field, message) in cases {
-        let reply = send(&server, method.clone(), path, &body).await;
+        let reply = server.send(method.clone(), path, &body).await;
         reply.assert_error(400, "INVALID_FIELD", Some(field));
         let got = reply.body["error"]["message"].as_str().unwrap();
         assert!(got.contains(message), "{method} {path} {body}: {got}");
@@ -141,7 +128,7 @@ async fn arrays_are_never_taken_for_objects() {
         ),
     ];
     for (method, path, body, field) in cases {
-        let reply = send(&server, method.clone(), path, &body).await;
+        let reply = server.send(method.clone(), path, &body).await;
         reply.assert_error(400, "INVALID_FIELD", field);
         let got = reply.body["error"]["message"].as_str().unwrap();
         assert!(
@@ -177,14 +164,12 @@ async fn ofrep_refuses_arrays_and_duplicate_keys_as_invalid_context() {
         (r#"{"context": [{"targetingKey": "x"}]}"#, "context"),
     ];
     for (body, details) in cases {
-        let single = send(
-            &server,
-            Method::POST,
-            "/ofrep/v1/evaluate/flags/checkout",
-            body,
-        )
-        .await;
-        let bulk = send(&server, Method::POST, "/ofrep/v1/evaluate/flags", body).await;
+        let single = server
+            .send(Method::POST, "/ofrep/v1/evaluate/flags/checkout", body)
+            .await;
+        let bulk = server
+            .send(Method::POST, "/ofrep/v1/evaluate/flags", body)
+            .await;
         for (what, reply) in [("single", &single), ("bulk", &bulk)] {
             assert_eq!(reply.status, 400, "{what} {body}: {}", reply.body);
             assert_eq!(reply.body["errorCode"], "INVALID_CONTEXT", "{what} {body}");
@@ -195,13 +180,13 @@ async fn ofrep_refuses_arrays_and_duplicate_keys_as_invalid_context() {
         assert!(bulk.body.get("key").is_none(), "{body}");
     }
     // The same context without the duplicate is evaluated.
-    let reply = send(
-        &server,
-        Method::POST,
-        "/ofrep/v1/evaluate/flags/checkout",
-        r#"{"context": {"targetingKey": "x", "plan": "pro"}}"#,
-    )
-    .await;
+    let reply = server
+        .send(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags/checkout",
+            r#"{"context": {"targetingKey": "x", "plan": "pro"}}"#,
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -249,7 +234,7 @@ async fn duplicate_keys_are_refused_with_their_path() {
         ),
     ];
     for (method, path, body, field) in cases {
-        let reply = send(&server, method.clone(), path, &body).await;
+        let reply = server.send(method.clone(), path, &body).await;
         reply.assert_error(400, "DUPLICATE_KEY", Some(field));
         let key = field.rsplit('.').next().unwrap();
         let key = key.split('[').next().unwrap();
@@ -276,7 +261,7 @@ async fn events_reject_wrong_types_arrays_and_duplicate_keys_one_by_one() {
         {"flag": "cart", "variant": "on", "outcome": "error", "values": {"refunds": 1, "refunds": 2}},
         {"flag": "cart", "variant": "off", "outcome": "error"}
     ]"#;
-    let reply = send(&server, Method::POST, "/v1/events", batch).await;
+    let reply = server.send(Method::POST, "/v1/events", batch).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["accepted"], 2, "{}", reply.body);
     let rejected: Vec<(u64, &str, &str)> = reply.body["rejected"]
