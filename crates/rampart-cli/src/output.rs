@@ -51,12 +51,14 @@ pub fn emit<T: Serialize>(output: Output, value: &T, human: impl FnOnce(&T)) -> 
     }
 }
 
-/// Reads a YAML or JSON file into `T`. Read and parse failures are usage errors (exit 2)
-/// that name the file.
+/// Reads a YAML or JSON file into `T` (`rampart_model::document::from_text`: JSON strictly,
+/// duplicate keys refused in both). Read and parse failures are usage errors (exit 2) that
+/// name the file and, where known, the field.
 pub fn read_file<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| crate::usage(format!("cannot read {}: {e}", path.display())))?;
-    serde_saphyr::from_str(&text).map_err(|e| crate::usage(format!("{}: {e}", path.display())))
+    rampart_model::document::from_text(&text)
+        .map_err(|e| crate::usage(format!("{}: {e}", path.display())))
 }
 
 /// Renders a JSON value compactly for a table cell.

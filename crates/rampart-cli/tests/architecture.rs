@@ -29,8 +29,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// The names in a manifest's `[dependencies]` table (not dev- or build-dependencies).
 fn dependencies(krate: &str) -> Vec<String> {
     let manifest =
-        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml"))
-            .unwrap();
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
     let mut in_dependencies = false;
     let mut names = Vec::new();
     for line in manifest.lines() {
@@ -142,11 +141,20 @@ fn issue_9_no_test_sleeps_for_a_second_or_more() {
                     .and_then(|ms| ms.replace('_', "").parse::<u64>().ok())
                     .is_some_and(|ms| ms >= 1_000);
             if long {
-                offenders.push(format!("{}:{}: {}", file.display(), number + 1, line.trim()));
+                offenders.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(offenders.is_empty(), "sleeps of a second or more:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "sleeps of a second or more:\n{}",
+        offenders.join("\n")
+    );
 }
 
 /// STYLE: "Every `.rs` file starts with a `//!` line that says what it owns."
@@ -159,5 +167,9 @@ fn issue_9_every_source_file_says_what_it_owns() {
             missing.push(file.display().to_string());
         }
     }
-    assert!(missing.is_empty(), "no `//!` header:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "no `//!` header:\n{}",
+        missing.join("\n")
+    );
 }

@@ -477,3 +477,60 @@ fn events_send_reports_rejections_by_position_and_keeps_the_rest() {
         text(&output.stderr)
     );
 }
+
+/// Files people write are read strictly before anything is sent: a duplicate key (JSON or
+/// YAML) or a wrong type is a usage error naming the field, whether the server is up or not.
+#[test]
+fn files_with_duplicate_keys_or_wrong_types_are_usage_errors() {
+    let unreachable = "http://127.0.0.1:9";
+    let cases: [(&[&str], &str, &str, &[&str]); 5] = [
+        (
+            &["apply", "--yes"],
+            ".json",
+            r#"{"flags": [{"key": "x", "kind": "boolean", "variants": {"on": true, "on": false}, "default_variant": "on"}]}"#,
+            &["flags[0].variants.on", "duplicate key `on`"],
+        ),
+        (
+            &["apply", "--yes"],
+            ".yaml",
+            "flags:\n  - key: x\n    kind: boolean\n    variants: {on: true, on: false}\n    default_variant: on\n",
+            &["duplicate mapping key"],
+        ),
+        (
+            &["apply", "--yes"],
+            ".json",
+            r#"{"flags": [["x", "boolean", {"on": true}, "on"]]}"#,
+            &["flags[0]", "invalid type: sequence"],
+        ),
+        (
+            &["rollout", "start"],
+            ".json",
+            r#"{"flag": "checkout", "candidate": "on", "strategy": 7}"#,
+            &["strategy", "expected one of `safe`"],
+        ),
+        (
+            &["rollout", "start"],
+            ".json",
+            r#"{"flag": "checkout", "candidate": "on", "candidate": "off"}"#,
+            &["candidate", "duplicate key `candidate`"],
+        ),
+    ];
+    for (command, suffix, content, expected) in cases {
+        let mut file = tempfile::Builder::new().suffix(suffix).tempfile().unwrap();
+        write!(file, "{content}").unwrap();
+        let output = Command::new(BIN)
+            .args(command)
+            .args(["-f", file.path().to_str().unwrap(), "--server", unreachable])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command:?} {content}: {stderr}"
+        );
+        for piece in expected {
+            assert!(stderr.contains(piece), "{command:?} {content}: {stderr}");
+        }
+    }
+}

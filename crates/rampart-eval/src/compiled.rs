@@ -1,8 +1,9 @@
 //! The compiled form of a catalog: flags and segments with names resolved to indices.
 //!
-//! Compilation never fails. The catalog's invariants (validated flags, resolvable
-//! references) make the fallbacks here unreachable in practice, but each one is chosen so a
-//! broken reference can only ever serve the default variant or match nobody.
+//! Compilation never fails. Flags are validated, but a catalog from `Catalog::recover` may
+//! hold references that don't resolve (a missing segment, prerequisite flag or variant);
+//! each fallback here is chosen so a broken reference can only ever serve the default
+//! variant or match nobody.
 
 use rampart_model::flag::SplitWeights;
 use rampart_model::{Catalog, Flag, FlagState, Serve};

@@ -23,7 +23,8 @@
 //!    `metadata.prerequisite_failed` naming it. A prerequisite chain deeper than
 //!    [`MAX_PREREQUISITE_DEPTH`] serves the default variant, reason `ERROR`, error
 //!    `GENERAL`; that error propagates to every flag up the chain, so the configuration
-//!    problem is never masked as an ordinary `DEFAULT`.
+//!    problem is never masked as an ordinary `DEFAULT`. A prerequisite cycle is such a
+//!    chain.
 //! 4. Rules are tried in order; a rule matches when all of its `when` conditions hold (an
 //!    empty `when` always matches). A matched rule serving a variant gives
 //!    `TARGETING_MATCH`; serving a split gives `SPLIT` with the bucket. Both set
@@ -66,6 +67,20 @@
 //!
 //! Attribute names resolve through [`Context::attribute`]: `targetingKey` is the targeting
 //! key, and `a.b` reaches into nested objects when no attribute is named `a.b` exactly.
+//!
+//! # Catalogs that validation refuses
+//!
+//! Writes never produce them, but `Catalog::recover` keeps what is stored even when a newer
+//! release's checks refuse it (see `rampart_model::catalog`). Compiling such a catalog
+//! never fails and evaluating it never panics:
+//! - a condition naming a missing segment never holds, even negated (nobody is opted in);
+//! - a prerequisite naming a missing flag, or a variant its flag does not have, never holds:
+//!   the default variant, reason `DEFAULT`, `metadata.prerequisite_failed` naming it;
+//! - a flag on a prerequisite cycle, or above a chain deeper than
+//!   [`MAX_PREREQUISITE_DEPTH`], evaluates to its default variant, reason `ERROR`, error
+//!   `GENERAL` (point 3), unless an earlier prerequisite already fails.
+//!
+//! The vectors in `testdata/eval/recovered.json` pin this.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -94,5 +109,6 @@ pub use context::{Context, ContextError};
 pub use resolution::{ErrorCode, Metadata, Reason, Resolution};
 pub use snapshot::Snapshot;
 
-/// The deepest prerequisite chain evaluation follows below the flag asked for.
-pub const MAX_PREREQUISITE_DEPTH: u32 = 16;
+/// The deepest prerequisite chain evaluation follows below the flag asked for. Defined by
+/// the model, whose writes refuse deeper chains, so the two cannot disagree.
+pub use rampart_model::MAX_PREREQUISITE_DEPTH;

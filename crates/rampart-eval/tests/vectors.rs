@@ -19,8 +19,20 @@ struct VectorFile {
     description: String,
     #[serde(default)]
     segments: Vec<SegmentSpec>,
+    /// The catalog's problems, as `Catalog::recover` reports them. Files with any describe
+    /// configurations that writes refuse but a store written by an older release may hold;
+    /// their cases pin how such a catalog evaluates.
+    #[serde(default)]
+    diagnostics: Vec<Diagnostic>,
     flags: Vec<FlagSpec>,
     cases: Vec<Case>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Diagnostic {
+    code: String,
+    field: String,
 }
 
 #[derive(Deserialize)]
@@ -151,11 +163,26 @@ fn run_file(path: &Path, failures: &mut Vec<String>) -> usize {
         .into_iter()
         .map(Segment::try_new)
         .collect::<Result<Vec<_>, _>>();
-    let catalog = flags.and_then(|flags| Catalog::try_new(1, flags, segments?));
-    let catalog = match catalog {
-        Ok(catalog) => catalog,
+    let recovered = flags.and_then(|flags| Ok(Catalog::recover(1, flags, segments?)));
+    let catalog = match recovered {
+        Ok((catalog, diagnostics)) => {
+            let diagnostics: Vec<Diagnostic> = diagnostics
+                .iter()
+                .map(|d| Diagnostic {
+                    code: d.code().as_str().to_owned(),
+                    field: d.field().to_owned(),
+                })
+                .collect();
+            if diagnostics != vectors.diagnostics {
+                failures.push(format!(
+                    "{file}: catalog diagnostics: want {:?}, got {diagnostics:?}",
+                    vectors.diagnostics
+                ));
+            }
+            catalog
+        }
         Err(error) => {
-            failures.push(format!("{file}: invalid catalog: {error}"));
+            failures.push(format!("{file}: invalid flag or segment: {error}"));
             return 0;
         }
     };

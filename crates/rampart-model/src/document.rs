@@ -1,6 +1,11 @@
 //! The flags-as-code file: `{flags: [...], segments: [...]}` in YAML or JSON.
+//!
+//! [`from_text`] reads any such file (documents, rollout plans): JSON strictly through
+//! [`crate::json`], YAML with duplicate keys refused.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::options::DuplicateKeyPolicy;
 
 use crate::error::{ErrorCode, Result, ValidationError};
 use crate::flag::{Flag, FlagSpec};
@@ -17,11 +22,9 @@ pub struct Document {
 }
 
 impl Document {
-    /// Parses YAML (a superset of JSON, so JSON documents parse too).
+    /// Parses a document written in YAML or JSON; see [`from_text`].
     pub fn from_yaml(text: &str) -> Result<Document> {
-        serde_saphyr::from_str(text).map_err(|e| {
-            ValidationError::new(ErrorCode::Parse, "", format!("cannot parse document: {e}"))
-        })
+        from_text(text)
     }
 
     pub fn to_yaml(&self) -> Result<String> {
@@ -67,4 +70,33 @@ impl Document {
         }
         Ok((flags, segments))
     }
+}
+
+/// Parses a file people write, in JSON or YAML. Text that starts like JSON (`{` or `[`) and
+/// is JSON is read by [`crate::json::from_str`]: a wrong type, an array for an object or a
+/// duplicate key is an error with the field's path. Anything else is YAML (a flow mapping
+/// such as `{flags: []}` starts like JSON but is not), where a duplicate key is refused too
+/// (`DUPLICATE_KEY`, with its line and column; YAML errors have no field path).
+pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T> {
+    if text.trim_start().starts_with(['{', '[']) {
+        match crate::json::from_str(text) {
+            Err(error) if error.code() == ErrorCode::Parse => {}
+            parsed => return parsed,
+        }
+    }
+    // Refusing duplicates is serde-saphyr's default; it is stated so a change of default
+    // can't quietly merge them.
+    let options = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::Error };
+    serde_saphyr::from_str_with_options(text, options).map_err(|error| {
+        let code = match &error {
+            serde_saphyr::Error::DuplicateMappingKey { .. } => ErrorCode::DuplicateKey,
+            serde_saphyr::Error::WithSnippet { error, .. }
+                if matches!(**error, serde_saphyr::Error::DuplicateMappingKey { .. }) =>
+            {
+                ErrorCode::DuplicateKey
+            }
+            _ => ErrorCode::Parse,
+        };
+        ValidationError::new(code, "", format!("cannot parse document: {error}"))
+    })
 }

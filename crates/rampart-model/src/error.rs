@@ -90,7 +90,7 @@ error_codes! {
     /// Prerequisites form a cycle.
     PrerequisiteCycle = "PREREQUISITE_CYCLE", 400, "Prerequisites would form a cycle; the message shows it.";
     /// A prerequisite chain is longer than evaluation follows.
-    PrerequisiteTooDeep = "PREREQUISITE_TOO_DEEP", 400, "A prerequisite chain would be longer than evaluation follows (16 flags).";
+    PrerequisiteTooDeep = "PREREQUISITE_TOO_DEEP", 400, "A prerequisite chain would be longer than evaluation follows (16 levels); the message shows it.";
     /// Two mutually exclusive fields are both set, or neither is; or an entry appears twice.
     Conflict = "CONFLICTING_FIELDS", 400, "Two mutually exclusive fields are both set or neither is, or a document lists the same flag or segment twice.";
     /// The document could not be parsed at all.
@@ -165,9 +165,10 @@ impl serde::Serialize for ErrorCode {
     }
 }
 
-/// Why a flag, segment or document was rejected, and where.
+/// Why a flag, segment or document was rejected, and where. Displays as `field: message`,
+/// or just the message when it is about the whole input (an empty field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{}{}{}", .field, if .field.is_empty() { "" } else { ": " }, .message)]
 pub struct ValidationError {
     code: ErrorCode,
     field: String,

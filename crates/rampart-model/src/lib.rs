@@ -6,8 +6,10 @@
 //! - [`flag`]: [`FlagSpec`] (plain data) and [`Flag`] (validated), rules, serves, splits.
 //! - [`segment`]: reusable, named sets of conditions.
 //! - [`api`]: wire types of the HTTP API, shared by server and SDK.
-//! - [`catalog`]: the whole configuration; cross-references and prerequisite cycles.
+//! - [`catalog`]: the whole configuration; cross-references, prerequisite cycles and depth.
 //! - [`document`]: the flags-as-code file format (JSON and YAML).
+//! - [`json`]: strict JSON parsing (wrong types, arrays for objects and duplicate keys are
+//!   errors with the field's path), used wherever JSON comes in.
 //!
 //! Every type here is pure data. Validation happens in constructors
 //! (`Flag::try_new`, `Segment::try_new`, `Catalog::check_flag`), never at evaluation time.
@@ -22,11 +24,12 @@ pub mod condition;
 pub mod document;
 pub mod error;
 pub mod flag;
+pub mod json;
 pub mod key;
 pub mod segment;
 pub mod span;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, MAX_PREREQUISITE_DEPTH};
 pub use condition::{Condition, Operator};
 pub use document::Document;
 pub use error::{ErrorCode, ValidationError};

@@ -38,11 +38,21 @@ enum Action {
 }
 
 /// Segments `internal` and `beta`; flags `payments` (boolean), `theme` (string),
-/// `web-checkout` (needs `payments: on` and segment `internal`), and a chain `b -> c -> a`.
+/// `web-checkout` (needs `payments: on` and segment `internal`), a chain `b -> c -> a`, a
+/// pair `top -> mid`, and a chain `deep00 -> deep01 -> … -> deep16`: 16 levels below
+/// `deep00`, the most evaluation follows.
 fn base_flags() -> Vec<Value> {
     let boolean =
         |key: &str, prerequisites: Value| flag(json!({"key": key, "prerequisites": prerequisites}));
-    vec![
+    let deep = (0..=16).map(|i| {
+        let below = if i < 16 {
+            json!([{"flag": format!("deep{:02}", i + 1), "variant": "off"}])
+        } else {
+            json!([])
+        };
+        boolean(&format!("deep{i:02}"), below)
+    });
+    let mut flags = vec![
         boolean("payments", json!([])),
         flag(
             json!({"key": "theme", "kind": "string", "variants": {"light": "l", "dark": "d"},
@@ -56,7 +66,11 @@ fn base_flags() -> Vec<Value> {
         boolean("a", json!([])),
         boolean("b", json!([{"flag": "c", "variant": "on"}])),
         boolean("c", json!([{"flag": "a", "variant": "off"}])),
-    ]
+        boolean("top", json!([{"flag": "mid", "variant": "off"}])),
+        boolean("mid", json!([])),
+    ];
+    flags.extend(deep);
+    flags
 }
 
 fn to_flag(flag: Value) -> Flag {
@@ -225,6 +239,34 @@ fn catalog_rejects_broken_references() {
             "payments -> web-checkout -> payments",
         ),
         (
+            "a cycle through a dependent: mid -> top -> mid",
+            Insert(flag(
+                json!({"key": "mid", "prerequisites": [{"flag": "top", "variant": "on"}]}),
+            )),
+            PrerequisiteCycle,
+            "prerequisites[0].flag",
+            "prerequisite cycle: mid -> top -> mid",
+        ),
+        (
+            "a flag on top of a 16-level chain is 17 levels deep",
+            Insert(flag(json!({"key": "over", "prerequisites": [
+                {"flag": "payments", "variant": "on"},
+                {"flag": "deep00", "variant": "on"},
+            ]}))),
+            PrerequisiteTooDeep,
+            "prerequisites[1].flag",
+            "17 levels deep; evaluation follows at most 16: over -> deep00 -> deep01 -> … (12 more) -> deep14 -> deep15 -> deep16",
+        ),
+        (
+            "replacing a middle flag makes a dependent's chain too deep",
+            Upsert(flag(
+                json!({"key": "mid", "prerequisites": [{"flag": "deep01", "variant": "off"}]}),
+            )),
+            PrerequisiteTooDeep,
+            "prerequisites[0].flag",
+            "17 levels deep; evaluation follows at most 16: top -> mid -> deep01 -> … (12 more) -> deep14 -> deep15 -> deep16",
+        ),
+        (
             "replacing a flag drops a variant a dependent needs",
             Upsert(flag(
                 json!({"key": "payments", "variants": {"enabled": true, "off": false}}),
@@ -282,6 +324,12 @@ fn catalog_accepts_diamonds_and_removes_unused_entries() {
     catalog
         .upsert_flag(diamond)
         .expect("a diamond is not a cycle");
+    let sixteen = to_flag(flag(
+        json!({"key": "sixteen", "prerequisites": [{"flag": "deep01", "variant": "on"}]}),
+    ));
+    catalog
+        .upsert_flag(sixteen)
+        .expect("16 levels below a flag are allowed");
 
     assert_eq!(
         catalog.remove_segment("beta").map(|s| s.is_some()),

@@ -1,5 +1,6 @@
-//! The flags-as-code document: parsing YAML (and JSON, which is YAML) and the document-level
-//! checks, duplicate keys and names, with their field paths.
+//! The flags-as-code document: parsing YAML and JSON (strictly: wrong types, arrays for
+//! objects and duplicate keys are refused) and the document-level checks, duplicate keys
+//! and names, with their field paths.
 
 use rampart_model::{Document, ErrorCode, FlagState, Serve};
 use serde_json::json;
@@ -48,6 +49,9 @@ fn json_documents_parse_as_yaml() {
     let from_yaml = Document::from_yaml(text).expect("JSON is YAML");
     let from_json: Document = serde_json::from_str(text).expect("JSON parses");
     assert_eq!(from_yaml, from_json);
+    // A YAML flow mapping starts like JSON but is not; it is read as YAML.
+    let flow = Document::from_yaml("{flags: [], segments: []}").expect("YAML flow mapping");
+    assert_eq!(flow, Document::default());
 }
 
 /// Runs one row of the document table: `text` must be rejected by `from_yaml` or, if it
@@ -146,6 +150,57 @@ fn invalid_documents_are_rejected_with_code_and_field() {
             "",
         ),
         ("not YAML at all", "{{{", Parse, ""),
+        // YAML refuses duplicate keys, in maps and in structs.
+        (
+            "YAML duplicate variant",
+            "flags:\n- {key: a, kind: boolean, variants: {on: true, on: false}, default_variant: on}\n",
+            DuplicateKey,
+            "",
+        ),
+        (
+            "YAML duplicate field",
+            "flags:\n- key: a\n  key: b\n  kind: boolean\n  variants: {on: true}\n  default_variant: on\n",
+            DuplicateKey,
+            "",
+        ),
+        (
+            "YAML sequence for a flag",
+            "flags:\n- [a, boolean, {on: true}, on]\n",
+            Parse,
+            "",
+        ),
+        // JSON is read strictly, with the path of the offending value.
+        (
+            "JSON duplicate variant",
+            r#"{"flags": [{"key": "a", "kind": "boolean", "variants": {"on": true, "on": false}, "default_variant": "on"}]}"#,
+            DuplicateKey,
+            "flags[0].variants.on",
+        ),
+        (
+            "JSON duplicate top-level key",
+            r#"{"flags": [], "flags": []}"#,
+            DuplicateKey,
+            "flags",
+        ),
+        (
+            "JSON number for the kind",
+            r#"{"flags": [{"key": "a", "kind": 5, "variants": {"on": true}, "default_variant": "on"}]}"#,
+            InvalidField,
+            "flags[0].kind",
+        ),
+        (
+            "JSON array for a flag",
+            r#"{"flags": [["a", "boolean", {"on": true}, "on"]]}"#,
+            InvalidField,
+            "flags[0]",
+        ),
+        (
+            "JSON object for an operator",
+            r#"{"flags": [{"key": "a", "kind": "boolean", "variants": {"on": true}, "default_variant": "on",
+                "rules": [{"when": [{"attribute": "x", "op": {}, "values": []}], "serve": {"variant": "on"}}]}]}"#,
+            InvalidField,
+            "flags[0].rules[0].when[0].op",
+        ),
     ];
     let failures: Vec<String> = cases
         .into_iter()

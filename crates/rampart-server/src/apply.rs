@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use rampart_model::api::{ApplyRequest, ApplyResponse, PlannedAction, PlannedChange};
-use rampart_model::{Catalog, ErrorCode, Flag, ValidationError};
 use rampart_store::{Change, Precondition};
 use serde::Serialize;
 
@@ -70,7 +69,11 @@ pub async fn apply(
                     fields,
                 });
             }
-            upsert_all(catalog, &flags)?;
+            // One check of the catalog the document produces, whatever the order of its
+            // flags: linear in the catalog's size, not per flag.
+            catalog
+                .upsert_flags(flags)
+                .map_err(|e| e.within("document.flags"))?;
             changes.extend(flag_changes);
             if dry_run {
                 changes.clear();
@@ -91,33 +94,6 @@ fn expected(action: PlannedAction, revision: Option<rampart_model::Revision>) ->
         (PlannedAction::Create, _) | (_, None) => Precondition::MustNotExist,
         (_, Some(revision)) => Precondition::Revision(revision),
     }
-}
-
-/// Inserts flags in dependency order: a flag whose prerequisite comes later in the
-/// document is retried once that prerequisite is in. When no progress is possible, reports
-/// a root cause: an error other than "unknown prerequisite flag" if there is one, since
-/// those are usually just the knock-on effect of another flag failing.
-fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
-    let mut pending: Vec<(usize, &Flag)> = flags.iter().enumerate().collect();
-    while !pending.is_empty() {
-        let mut errors: Vec<ValidationError> = Vec::new();
-        let before = pending.len();
-        pending.retain(|(index, flag)| match catalog.upsert_flag((*flag).clone()) {
-            Ok(()) => false,
-            Err(e) => {
-                errors.push(e.within(&format!("document.flags[{index}]")));
-                true
-            }
-        });
-        if pending.len() == before {
-            let root = errors
-                .iter()
-                .position(|e| e.code() != ErrorCode::UnknownFlag)
-                .unwrap_or(0);
-            return Err(errors.swap_remove(root).into());
-        }
-    }
-    Ok(())
 }
 
 /// What applying `wanted` over `existing` does, and which top-level fields change.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Request, State};
 use rampart_judge::Outcome;
+use rampart_model::ErrorCode;
 use rampart_model::api::{EventOutcome, EventRejection, EventTime, EventsResponse, HealthEvent};
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -19,7 +20,6 @@ use crate::error::ApiError;
 use crate::extract::body_bytes;
 use crate::health::Sample;
 use crate::state::Live;
-use rampart_model::ErrorCode;
 
 pub use rampart_model::api::MAX_EVENTS_PER_BATCH;
 /// 8 MiB: 10 000 events with a few custom values each, with room to spare.
@@ -107,21 +107,17 @@ fn shape_code(path: &str) -> ErrorCode {
     }
 }
 
-/// Parses one event; a shape error names the field and gets that field's code.
+/// Parses one event, strictly (`rampart_model::json`): a shape error names the field and
+/// gets that field's code; a key given twice is `DUPLICATE_KEY`. Only a bad event pays for
+/// the detailed error: a good one takes one pass.
 fn parse_event(raw: &RawValue) -> Result<HealthEvent, (ErrorCode, String)> {
-    // The fast path; only a bad event pays for tracking the path to its error.
-    if let Ok(event) = serde_json::from_str(raw.get()) {
-        return Ok(event);
-    }
-    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            (ErrorCode::InvalidEvent, inner.to_string())
-        } else {
-            (shape_code(&path), format!("{path}: {inner}"))
-        }
+    rampart_model::json::from_str(raw.get()).map_err(|e| {
+        let code = match e.code() {
+            ErrorCode::DuplicateKey => ErrorCode::DuplicateKey,
+            _ if e.field().is_empty() => ErrorCode::InvalidEvent,
+            _ => shape_code(e.field()),
+        };
+        (code, e.to_string())
     })
 }
 

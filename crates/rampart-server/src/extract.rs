@@ -4,16 +4,17 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use rampart_model::Revision;
 use rampart_model::api::ObjectMeta;
+use rampart_model::{ErrorCode, Revision};
 use rampart_store::{Precondition, StoreError};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use rampart_model::ErrorCode;
 
-/// A JSON body. Syntax errors are `INVALID_JSON`; a value of the wrong shape is
-/// `INVALID_FIELD` with the path of the offending field (`rules[0].when[1].op`).
+/// A JSON body, read strictly (`rampart_model::json`). Syntax errors are `INVALID_JSON`; a
+/// value of the wrong type or shape (an array for an object included) is `INVALID_FIELD`,
+/// and a key given twice is `DUPLICATE_KEY`, each with the path of the offending field
+/// (`rules[0].when[1].op`, `variants.on`).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -44,33 +45,24 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() {
-            let field = (path != ".").then_some(path);
-            ApiError::BadRequest {
-                code: ErrorCode::InvalidField,
-                message: inner.to_string(),
-                field,
+    rampart_model::json::from_slice(bytes).map_err(|e| {
+        let code = match e.code() {
+            ErrorCode::Parse => {
+                return ApiError::bad_request(
+                    ErrorCode::InvalidJson,
+                    None,
+                    format!("request body is not valid JSON: {}", e.message()),
+                );
             }
-        } else {
-            ApiError::bad_request(
-                ErrorCode::InvalidJson,
-                None,
-                format!("request body is not valid JSON: {inner}"),
-            )
+            ErrorCode::DuplicateKey => ErrorCode::DuplicateKey,
+            _ => ErrorCode::InvalidField,
+        };
+        ApiError::BadRequest {
+            code,
+            message: e.message().to_owned(),
+            field: (!e.field().is_empty()).then(|| e.field().to_owned()),
         }
-    })?;
-    deserializer.end().map_err(|e| {
-        ApiError::bad_request(
-            ErrorCode::InvalidJson,
-            None,
-            format!("trailing data after the JSON body: {e}"),
-        )
-    })?;
-    Ok(value)
+    })
 }
 
 /// Who made a change, for history and (later) the ledger. From `X-Rampart-Actor`; bearer

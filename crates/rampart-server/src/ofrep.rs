@@ -210,11 +210,13 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestE
             context_digest: digest(&Value::Null),
         });
     }
-    let request: EvaluationRequest = serde_json::from_slice(&body).map_err(|e| {
-        let code = if e.is_data() {
-            "INVALID_CONTEXT"
-        } else {
+    // Strict: an array for the body or the context is a wrong shape, and so is a key given
+    // twice anywhere (which would otherwise silently keep one value).
+    let request: EvaluationRequest = rampart_model::json::from_slice(&body).map_err(|e| {
+        let code = if e.code() == rampart_model::ErrorCode::Parse {
             "PARSE_ERROR"
+        } else {
+            "INVALID_CONTEXT"
         };
         RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
     })?;

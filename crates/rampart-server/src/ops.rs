@@ -20,10 +20,17 @@ pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
 /// configuration (the served one was validated when it was committed or loaded).
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let head = state.store().ledger_head().await?;
+    let published = state.published();
+    let diagnostics: Vec<_> = published
+        .diagnostics
+        .iter()
+        .map(|d| json!({"code": d.code(), "field": d.field(), "message": d.message()}))
+        .collect();
     Ok(Json(json!({
         "status": "ready",
-        "revision": state.published().revision(),
+        "revision": published.revision(),
         "ledger_seq": head.map_or(0, |head| head.seq),
+        "diagnostics": diagnostics,
     })))
 }
 

@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use axum::extract::FromRef;
 use rampart_eval::Snapshot;
 use rampart_model::api::{ObjectMeta, rfc3339};
-use rampart_model::{Catalog, Revision};
+use rampart_model::{Catalog, Revision, ValidationError};
 use rampart_store::{Change, ChangeSet, Committed, RolloutId, Store, Stored};
 
 use crate::clock::Clock;
@@ -32,6 +32,10 @@ pub struct Published {
     /// Flags with an active rollout, and its id. Such flags are owned by the rollout:
     /// admin edits other than enable/disable are refused.
     pub active_rollouts: HashMap<String, RolloutId>,
+    /// Problems of the stored configuration that checks added since it was written (e.g. a
+    /// prerequisite chain deeper than a newer release allows). It is served anyway, as
+    /// `rampart_eval` documents for such flags; `/readyz` lists them.
+    pub diagnostics: Vec<ValidationError>,
 }
 
 /// What a committed change produced.
@@ -269,11 +273,19 @@ impl Published {
                 active_rollouts.insert(flag.clone(), *id);
             }
         }
+        // Writes refuse new problems, so a clean catalog stays clean; one with problems is
+        // checked again, since the change may have fixed some.
+        let diagnostics = if self.diagnostics.is_empty() {
+            Vec::new()
+        } else {
+            catalog.diagnostics()
+        };
         Published {
             snapshot: Snapshot::compile(&catalog),
             flag_meta,
             segment_meta,
             active_rollouts,
+            diagnostics,
         }
     }
 }
@@ -290,12 +302,22 @@ async fn load_published(store: &dyn Store) -> Result<Published, ApiError> {
         .iter()
         .map(|s| (s.value.name().to_owned(), meta_of(s)))
         .collect();
-    let catalog = Catalog::try_new(
+    // What is stored is served, even if it fails a check a newer release added: refusing to
+    // start would take every flag down for one bad reference.
+    let (catalog, diagnostics) = Catalog::recover(
         stored.revision,
         stored.flags.into_iter().map(|f| f.value),
         stored.segments.into_iter().map(|s| s.value),
-    )
-    .map_err(|e| ApiError::Internal(format!("stored configuration is inconsistent: {e}")))?;
+    );
+    for diagnostic in &diagnostics {
+        tracing::warn!(
+            field = diagnostic.field(),
+            code = %diagnostic.code(),
+            "the stored configuration has a problem; it is served as documented, fix it with \
+             an ordinary change: {}",
+            diagnostic.message()
+        );
+    }
     let active_rollouts = store
         .rollouts(None, true)
         .await?
@@ -307,6 +329,7 @@ async fn load_published(store: &dyn Store) -> Result<Published, ApiError> {
         flag_meta,
         segment_meta,
         active_rollouts,
+        diagnostics,
     })
 }
 

@@ -10,5 +10,6 @@ mod server {
     pub mod limits;
     pub mod ofrep;
     pub mod rollouts;
+    pub mod strict;
     pub mod support;
 }

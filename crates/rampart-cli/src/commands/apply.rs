@@ -15,7 +15,7 @@ pub async fn run(client: &Client, out: Output, args: ApplyArgs) -> anyhow::Resul
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| crate::usage(format!("cannot read {}: {e}", args.file.display())))?;
     let document = Document::from_yaml(&text)
-        .map_err(|e| crate::usage(format!("{}: {}", args.file.display(), e.message())))?;
+        .map_err(|e| crate::usage(format!("{}: {e}", args.file.display())))?;
     let plan = client.apply(&document, true).await?;
     let pending = plan
         .changes

@@ -7,8 +7,13 @@ use crate::args::{EvalArgs, Output};
 use crate::output::{self, cell, table};
 
 pub async fn run(client: &Client, out: Output, args: EvalArgs) -> anyhow::Result<()> {
-    let context: serde_json::Value = serde_json::from_str(&args.context)
-        .map_err(|e| crate::usage(format!("--context is not valid JSON: {e}")))?;
+    let context: serde_json::Value = rampart_model::json::from_str(&args.context).map_err(|e| {
+        if e.code() == rampart_model::ErrorCode::Parse {
+            crate::usage(format!("--context is not valid JSON: {}", e.message()))
+        } else {
+            crate::usage(format!("--context: {e}"))
+        }
+    })?;
     if !context.is_object() {
         return Err(crate::usage(
             "--context must be a JSON object, e.g. '{\"targetingKey\":\"user-1\"}'",

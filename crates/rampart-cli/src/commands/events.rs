@@ -67,18 +67,18 @@ pub async fn run(client: &Client, out: Output, command: EventsCommand) -> anyhow
     Ok(())
 }
 
-/// A JSON array, or one JSON object per line. Events that don't parse are a usage error
-/// naming the line or position, before anything is sent.
+/// A JSON array, or one JSON object per line, read strictly (`rampart_model::json`). Events
+/// that don't parse are a usage error naming the line or field, before anything is sent.
 fn parse(text: &str) -> anyhow::Result<Vec<HealthEvent>> {
     if text.trim_start().starts_with('[') {
-        return serde_json::from_str(text)
+        return rampart_model::json::from_str(text)
             .map_err(|e| crate::usage(format!("the events file is not a valid event array: {e}")));
     }
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(number, line)| {
-            serde_json::from_str(line)
+            rampart_model::json::from_str(line)
                 .map_err(|e| crate::usage(format!("line {}: not a valid event: {e}", number + 1)))
         })
         .collect()

@@ -78,7 +78,7 @@ impl Snapshot {
             Some(Failure::TooDeep) => (
                 Some(ErrorCode::General),
                 Some(format!(
-                    "flag `{}`: prerequisite chain is deeper than {MAX_PREREQUISITE_DEPTH} flags",
+                    "flag `{}`: prerequisite chain is deeper than {MAX_PREREQUISITE_DEPTH} levels, or a cycle",
                     flag.key
                 )),
             ),

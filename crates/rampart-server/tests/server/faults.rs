@@ -163,3 +163,81 @@ async fn issue_9_readiness_neither_loads_nor_revalidates_the_configuration() {
     assert_eq!(ready.body["revision"], 1);
     assert_eq!(ready.body["ledger_seq"], 1);
 }
+
+/// A chain of `length` prerequisites under keys `{prefix}00`…, each needing the next `on`.
+async fn chain(server: &TestServer, prefix: &str, length: usize) {
+    let flags: Vec<serde_json::Value> = (0..=length)
+        .map(|i| {
+            let mut flag = json!({"key": format!("{prefix}{i:02}"), "kind": "boolean",
+                "variants": {"on": true, "off": false}, "default_variant": "on"});
+            if i < length {
+                flag["prerequisites"] =
+                    json!([{"flag": format!("{prefix}{:02}", i + 1), "variant": "on"}]);
+            }
+            flag
+        })
+        .collect();
+    let reply = server
+        .post("/v1/apply", json!({"document": {"flags": flags}}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn issue_9_a_stored_config_that_a_newer_check_refuses_still_starts_and_serves() {
+    let server = TestServer::start().await;
+    chain(&server, "a", 10).await;
+    chain(&server, "b", 10).await;
+    boolean_flag_on(&server, "healthy").await;
+    let data_dir = server.stop().await;
+    // As if written by a release without the depth limit: a10 now needs b00, a 21-level chain.
+    let url = format!("sqlite://{}", data_dir.path().join("rampart.db").display());
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE flags SET body = json_set(body, '$.prerequisites', json('[{\"flag\":\"b00\",\"variant\":\"on\"}]')) WHERE key = 'a10'",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    drop(raw);
+
+    let server = TestServer::start_in(data_dir).await;
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let diagnostics = ready.body["diagnostics"].as_array().unwrap();
+    assert!(!diagnostics.is_empty(), "{}", ready.body);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d["code"] == "PREREQUISITE_TOO_DEEP"),
+        "{}",
+        ready.body
+    );
+    // Every other flag serves; the over-deep one is an evaluation error, not an outage.
+    let healthy = server.eval("healthy", json!({"targetingKey": "u"})).await;
+    assert_eq!(healthy.body["value"], true, "{}", healthy.body);
+    assert_eq!(server.eval("b05", json!({})).await.body["value"], true);
+    let deep = server.eval("a00", json!({})).await;
+    assert_eq!(deep.body["errorCode"], "GENERAL", "{}", deep.body);
+    // Writes that add no problem work, and fixing the chain clears the diagnostics.
+    assert_eq!(
+        server
+            .post("/v1/flags/healthy/disable", json!(null))
+            .await
+            .status,
+        200
+    );
+    let fixed = json!({"key": "a10", "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on"});
+    let reply = server.put("/v1/flags/a10", fixed, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.body["diagnostics"], json!([]), "{}", ready.body);
+    assert_eq!(server.eval("a00", json!({})).await.body["value"], true);
+}
+
+async fn boolean_flag_on(server: &TestServer, key: &str) {
+    let flag = json!({"key": key, "kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on"});
+    assert_eq!(server.post("/v1/flags", flag).await.status, 201);
+}

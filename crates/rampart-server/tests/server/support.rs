@@ -108,11 +108,16 @@ impl TestServer {
     }
 
     pub async fn raw(&self, path: &str, body: &'static str) -> Reply {
+        self.send(Method::POST, path, body).await
+    }
+
+    /// A JSON body sent as written, so it can hold what `json!` cannot (a key given twice).
+    pub async fn send(&self, method: Method, path: &str, body: &str) -> Reply {
         let response = self
             .http
-            .post(format!("{}{path}", self.url))
+            .request(method, format!("{}{path}", self.url))
             .header("content-type", "application/json")
-            .body(body)
+            .body(body.to_owned())
             .send()
             .await
             .unwrap();
