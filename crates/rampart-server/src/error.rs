@@ -74,6 +74,8 @@ impl ApiError {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                 StoreError::AlreadyExists { .. } => StatusCode::CONFLICT,
                 StoreError::Conflict { .. } => StatusCode::PRECONDITION_FAILED,
+                StoreError::StorageFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
+                StoreError::StorageIo { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +97,8 @@ impl ApiError {
                 StoreError::NotFound { .. } => "NOT_FOUND",
                 StoreError::AlreadyExists { .. } => "ALREADY_EXISTS",
                 StoreError::Conflict { .. } => "REVISION_MISMATCH",
+                StoreError::StorageFull { .. } => "STORAGE_FULL",
+                StoreError::StorageIo { .. } => "STORAGE_UNAVAILABLE",
                 _ => "INTERNAL",
             },
             ApiError::Internal(_) => "INTERNAL",
@@ -114,9 +118,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = if status.is_server_error() {
-            // The detail goes to the log; the client gets a stable, non-leaky message.
+            // The detail goes to the log; the client gets a stable, non-leaky message, except
+            // that 507/503 (the data dir full or failing) say so: their text names no path.
             tracing::error!(error = %self, "request failed");
-            "internal error; see the server log".to_owned()
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                "internal error; see the server log".to_owned()
+            } else {
+                self.to_string()
+            }
         } else {
             self.to_string()
         };

@@ -33,17 +33,106 @@ pub enum StoreError {
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
 
+    /// The filesystem holding the database is full (SQLite's `SQLITE_FULL`, from `ENOSPC`).
+    /// Nothing of the failed write was committed; writes succeed again once space is freed.
+    /// The text names no path: the server shows it to clients.
+    #[error(
+        "the data directory is full ({detail}); nothing was written. Free space on its filesystem: writes resume by themselves"
+    )]
+    StorageFull { detail: String },
+
+    /// The database file could not be read or written (SQLite's `SQLITE_IOERR_*`): a failing
+    /// disk, a filesystem gone read-only, a volume removed. Nothing of the failed write was
+    /// committed. The text names no path: the server shows it to clients.
+    #[error(
+        "the data directory cannot be read or written ({detail}); nothing was written. Check its disk and filesystem"
+    )]
+    StorageIo { detail: String },
+
+    /// The database file is damaged: SQLite reports it corrupt or not a database, or the
+    /// start-up integrity check (`PRAGMA quick_check`) found problems. Only `open` reports
+    /// it, naming the file: the server must not run on a damaged store.
+    #[error(
+        "the database file {} is damaged: {detail}. Rampart will not run on it: keep the file for inspection, and restore the data dir from a backup (or move the file away to start empty)",
+        path.display()
+    )]
+    DatabaseCorrupt { path: PathBuf, detail: String },
+
+    /// Any other database failure. Built through `From<sqlx::Error>`, which sorts out a full
+    /// disk and I/O errors first.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
 
     #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
 
     #[error("cannot use `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// SQLite's primary result codes that get their own [`StoreError`] (extended codes carry
+/// the primary one in their low byte).
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_CORRUPT: i64 = 11;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_NOTADB: i64 = 26;
+
+/// SQLite's primary result code of a database error, if it is one.
+fn primary_code(error: &sqlx::Error) -> Option<i64> {
+    let code = error.as_database_error()?.code()?;
+    Some(code.parse::<i64>().ok()? & 0xff)
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        let detail = || {
+            error
+                .as_database_error()
+                .map_or_else(|| error.to_string(), |db| db.message().to_owned())
+        };
+        match primary_code(&error) {
+            Some(SQLITE_FULL) => StoreError::StorageFull { detail: detail() },
+            Some(SQLITE_IOERR) => StoreError::StorageIo { detail: detail() },
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> StoreError {
+        use sqlx::migrate::MigrateError;
+        match error {
+            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)
+                if matches!(primary_code(&e), Some(SQLITE_FULL | SQLITE_IOERR)) =>
+            {
+                StoreError::from(e)
+            }
+            other => StoreError::Migration(other),
+        }
+    }
+}
+
+impl StoreError {
+    /// SQLite's message when it reported the database file corrupt or not a database at all.
+    pub(crate) fn damage(&self) -> Option<&str> {
+        use sqlx::migrate::MigrateError;
+        let error = match self {
+            StoreError::Database(e)
+            | StoreError::Migration(
+                MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _),
+            ) => e,
+            _ => return None,
+        };
+        match primary_code(error) {
+            Some(SQLITE_CORRUPT | SQLITE_NOTADB) => {
+                error.as_database_error().map(|db| db.message())
+            }
+            _ => None,
+        }
+    }
 }
 
 fn already_exists(kind: &str, key: &str) -> String {
