@@ -140,7 +140,7 @@ streak=0
 sent=0
 first_refusal=""
 codes=""
-last_ok_description=""
+last_ok_description="-0"
 last_ok_revision="$rev_before"
 for i in $(seq 1 "$MAX_WRITES"); do
     sent=$i
@@ -168,7 +168,7 @@ for i in $(seq 1 "$MAX_WRITES"); do
     fi
     ((streak < FAIL_STREAK)) || break
 done
-bench_log "while full: $sent writes sent, $ok_writes answered 200 (into space SQLite already had), $refused refused; codes: $(tr ' ' '\n' <<<"$codes" | sort | uniq -c | awk '{printf "%s×%s ", $1, $2}')"
+bench_log "while full: $sent writes sent, $ok_writes answered 200 (into space SQLite already had), $refused refused; codes: $(tr ' ' '\n' <<<"$codes" | grep -v '^$' | sort | uniq -c | awk '{printf "%s×%s ", $1, $2}')"
 bench_log "first refusal: $first_refusal"
 toggle="$(call POST /v1/flags/bench-0001/disable)"
 pause="$(call POST "/v1/rollouts/$rollout_id/pause")"
@@ -210,9 +210,9 @@ health_warnings="$(grep -c 'cannot save health windows' "$BENCH_TMP/server.log" 
 expected_rev=$((rev_before + ok_writes))
 check "server stays up" "$([[ $alive == 1 ]] && echo alive || echo exited)" "alive" "$alive"
 check "OFREP reads serve the last committed config" \
-    "/healthz rev $served_rev, single $single at rev ${single_rev:-?}, bulk $bulk ($bulk_n flags), probe description ${description_tail:-?} (last 200: ${last_ok_description:-none})" \
+    "/healthz rev $served_rev, single $single at rev ${single_rev:-?}, bulk $bulk ($bulk_n flags), probe description ending ${description_tail:-?} (last write answered 200: ${last_ok_description})" \
     "200s at rev $expected_rev" \
-    "$([[ "$served_rev" == "$expected_rev" && "$single" == 200 && "$single_rev" == "$expected_rev" && "$bulk" == 200 && "$bulk_n" -ge 22 && "$description_tail" == "${last_ok_description:-0}" ]] && echo 1 || echo 0)"
+    "$([[ "$served_rev" == "$expected_rev" && "$single" == 200 && "$single_rev" == "$expected_rev" && "$bulk" == 200 && "$bulk_n" -ge 22 && "$description_tail" == "$last_ok_description" ]] && echo 1 || echo 0)"
 check "events still accepted" "$events $(head -c 120 "$BENCH_TMP/events.out")" "200" "$([[ "$events" == 200 ]] && echo 1 || echo 0)"
 bench_log "while full: /readyz $readyz; 'cannot save health windows' warnings in the log: $health_warnings"
 
@@ -236,10 +236,14 @@ check "writes resume after freeing" "PUT answered 200 at attempt ${resumed:-neve
     "$([[ -n "$resumed" && "${after_toggle%% *}" == 200 ]] && echo 1 || echo 0)"
 post_writes=2
 sleep "$TICKS_WHILE_FULL"
-kill -TERM "$EVENTS_PID" 2>/dev/null || true
+# wrk prints its summary when interrupted.
+kill -INT "$EVENTS_PID" 2>/dev/null || true
 wait "$EVENTS_PID" 2>/dev/null || true
 EVENTS_PID=""
 events_result="$(grep '^RESULT ' "$BENCH_TMP/wrk-events.txt" | tail -n 1 || true)"
+if [[ -n "$events_result" ]]; then
+    events_result="$(bench_field "$events_result" requests) batches of 500, non-2xx $(bench_field "$events_result" non2xx), bad answers $(bench_field "$events_result" bad), unjudged $(bench_field "$events_result" unjudged), socket errors $(($(bench_field "$events_result" connect) + $(bench_field "$events_result" read) + $(bench_field "$events_result" write) + $(bench_field "$events_result" timeout)))"
+fi
 
 rev_after="$(revision)"
 seq_after="$(ledger_seq)"

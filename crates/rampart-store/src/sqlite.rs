@@ -228,17 +228,20 @@ async fn integrity_check(writer: &SqlitePool, path: &Path) -> Result<(), StoreEr
         );
         return Ok(());
     }
+    // A finding may span lines, the first naming the schema ("*** in database main ***"):
+    // one line each, so that the message stays on one line.
+    let problems: Vec<&str> = findings
+        .iter()
+        .flat_map(|finding| finding.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("*** in database"))
+        .collect();
     let mut detail = format!(
         "PRAGMA quick_check found {} problem(s): {}",
-        findings.len(),
-        findings
-            .iter()
-            .take(QUICK_CHECK_QUOTED)
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join("; ")
+        problems.len(),
+        problems[..problems.len().min(QUICK_CHECK_QUOTED)].join("; ")
     );
-    if findings.len() > QUICK_CHECK_QUOTED {
+    if problems.len() > QUICK_CHECK_QUOTED {
         detail.push_str("; …");
     }
     Err(StoreError::DatabaseCorrupt {

@@ -546,5 +546,7 @@ mod damaged_file {
         }
         let detail = refused(dir.path(), &file).await;
         assert!(detail.starts_with("PRAGMA quick_check found"), "{detail}");
+        assert!(!detail.contains('\n'), "one line: {detail}");
+        assert!(!detail.contains("*** in database"), "{detail}");
     }
 }
