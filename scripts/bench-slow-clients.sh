@@ -171,7 +171,7 @@ check() { # NAME MEASURED LIMIT OK(0/1)
 }
 rps_base="$(bench_field "$baseline" rps)"
 rps_slow="$(bench_field "$with_slow" rps)"
-share="$(awk -v a="$rps_slow" -v b="$rps_base" 'BEGIN {printf "%.0f", b > 0 ? 100 * a / b : 0}')"
+share="$(awk -v a="$rps_slow" -v b="$rps_base" 'BEGIN {printf "%.0f", (b > 0 ? 100 * a / b : 0)}')"
 p99_slow="$(bench_field "$with_slow" p99_us)"
 errors_total=$(($(errors_of "$baseline") + $(errors_of "$with_slow")))
 timeouts_ok=0
@@ -212,8 +212,8 @@ Server log: $accept_errors "accept error" lines${accept_example:+ (first: \`$acc
 
 | criterion | measured | limit | result |
 |---|---|---|---|
-$(check "throughput with slow clients" "$(bench_thousands "$rps_slow") req/s = $share% of $(bench_thousands "$rps_base")" "≥ $MIN_SHARE%" "$(awk -v s="$share" -v m="$MIN_SHARE" 'BEGIN {print (s >= m) ? 1 : 0}')")
-$(check "p99 with slow clients" "$(bench_ms "$p99_slow")" "≤ $MAX_P99_MS ms" "$(awk -v p="$p99_slow" -v m="$MAX_P99_MS" 'BEGIN {print (p <= m * 1000) ? 1 : 0}')")
+$(check "throughput with slow clients" "$(bench_thousands "$rps_slow") req/s = $share% of $(bench_thousands "$rps_base")" "≥ $MIN_SHARE%" "$(awk -v s="$share" -v m="$MIN_SHARE" 'BEGIN {print ((s >= m) ? 1 : 0)}')")
+$(check "p99 with slow clients" "$(bench_ms "$p99_slow")" "≤ $MAX_P99_MS ms" "$(awk -v p="$p99_slow" -v m="$MAX_P99_MS" 'BEGIN {print ((p <= m * 1000) ? 1 : 0)}')")
 $(check "wrk errors (both runs)" "$errors_total" "0" "$((errors_total == 0 ? 1 : 0))")
 $(check "slow connections dropped in time" "held at ${CHECK_1} s: $held_1, at ${CHECK_2} s: $held_2, at the end: $first_left; oldest dropped: $age_max s" "all dropped, each within $((EXPECT_TIMEOUT + GRACE)) s" "$timeouts_ok")
 

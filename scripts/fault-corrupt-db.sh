@@ -196,7 +196,7 @@ for mode in truncate-half truncate-zero header mid-page; do
     fi
     bench_log "$mode: $how; exit $status in ${took_ms} ms; $message -> $result"
     short="${message//$BENCH_TMP/\$TMP}"
-    rows+="| $mode | $how | $status | $took_ms ms | \`${short:0:400}\` | $result |"$'\n'
+    rows+="| $mode | $how | $status | $took_ms ms | \`${short:0:600}\` | $result |"$'\n'
 done
 
 # Informational: text inside a ledger entry changed. The server starts; verification names it.

@@ -139,9 +139,9 @@ async def checkpoints(args, stats, t0):
         if delay > 0:
             await asyncio.sleep(delay)
         first = sum(1 for (_, generation, _) in stats.open.values() if generation == 0)
-        stats.checkpoints[str(at)] = {"open": len(stats.open), "first_generation_open": first}
+        stats.checkpoints[f"{at:g}"] = {"open": len(stats.open), "first_generation_open": first}
         print(
-            f"slow-clients: t={at}s: {len(stats.open)} slow connections open "
+            f"slow-clients: t={at:g}s: {len(stats.open)} slow connections open "
             f"({first} of the first {args.clients} still held), "
             f"{len(stats.dropped)} dropped by the server so far",
             file=sys.stderr,

@@ -209,7 +209,7 @@ for i in $(seq 0 $((n_samples - 1))); do
         'BEGIN {printf "%.0f", 100 * (b - a) / hz / (d / 1e6)}')"
     busy_pct="$(awk -v a="$machine_before" -v b="$machine_after" 'BEGIN {
         split(a, x, " "); split(b, y, " "); total = y[2] - x[2]
-        printf "%.0f", total > 0 ? 100 * (y[1] - x[1]) / total : 0 }')"
+        printf "%.0f", (total > 0 ? 100 * (y[1] - x[1]) / total : 0) }')"
     printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$t" "$(bench_field "$result" rps)" \
         "$(bench_field "$result" p50_us)" "$(bench_field "$result" p99_us)" \
         "$(bench_field "$result" non2xx)" "$socket_errors" "$rss" "$fds" "$threads" \
@@ -280,7 +280,7 @@ check() { # NAME MEASURED LIMIT OK(0/1)
     printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$status"
 }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f%%", b > 0 ? 100 * (a - b) / b : 0}'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f%%", (b > 0 ? 100 * (a - b) / b : 0)}'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}' && echo 1 || echo 0; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}' && echo 1 || echo 0; }
 
@@ -297,6 +297,13 @@ per_window="—"
 if ((health_added > 0)); then
     per_window="$(awk -v r="$rss_added" -v h="$health_added" 'BEGIN {printf "%.2f KiB", r / h}')"
 fi
+# The saved windows' JSON size, to compare with the RSS each one costs in memory.
+window_json="$(python3 - "$DB" <<'PY' 2>/dev/null || echo "?"
+import sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+print("%.2f KiB" % ((conn.execute("SELECT avg(length(aggregate)) FROM rollout_health").fetchone()[0] or 0) / 1024))
+PY
+)"
 minutes_between="$(awk -v d="$DURATION" -v w="$WARMUP" -v win="$WINDOW" 'BEGIN {printf "%.1f", (d - win - w) / 60}')"
 
 per_minute="$(awk -F, 'NR > 1 {
@@ -351,7 +358,8 @@ $(check "OFREP single throughput" "$(bench_thousands "$(f ref_rps)") → $(bench
 
 RSS after the warm-up: fitted slope $(f rss_slope_kib_min) KiB/min ($(awk -v s="$(f rss_slope_kib_min)" 'BEGIN {printf "%.0f", s * 60 * 24 / 1024}') MiB/day if it went on).
 The rollout's health windows grew by $health_added rows in the $minutes_between min between the two windows (2 per second of events: baseline
-and candidate), kept in memory for the rollout's lifetime: RSS grew $(awk -v k="$rss_added" 'BEGIN {printf "%.1f", k / 1024}') MiB over them, $per_window per window.
+and candidate), kept in memory for the rollout's lifetime: RSS grew $(awk -v k="$rss_added" 'BEGIN {printf "%.1f", k / 1024}') MiB over them, $per_window per window
+(a saved window's aggregate is $window_json of JSON in rollout_health).
 $(bench_machine_line)
 
 **Soak: $verdict**

@@ -440,7 +440,7 @@ mod damaged_file {
         }
     }
 
-    fn page_of(bytes: &[u8], number: usize) -> std::ops::Range<usize> {
+    fn page_of(number: usize) -> std::ops::Range<usize> {
         (number - 1) * PAGE..number * PAGE
     }
 
@@ -510,13 +510,13 @@ mod damaged_file {
                 .expect("ledger root page")
         };
         let mut bytes = std::fs::read(&file).expect("read");
-        let root = page_of(&bytes, usize::try_from(root).expect("page number"));
+        let root = page_of(usize::try_from(root).expect("page number"));
         assert_eq!(
             bytes[root.start], 0x05,
             "the ledger spans pages: an interior root"
         );
         // The root's right-most child, a leaf full of entries.
-        let leaf = page_of(&bytes, be32(&bytes, root.start + 8));
+        let leaf = page_of(be32(&bytes, root.start + 8));
         assert_eq!(bytes[leaf.start], 0x0d, "a table leaf page");
         // The cell that starts nearest the page's middle: flip its first 8 bytes (its
         // payload size, rowid and record header).
