@@ -274,10 +274,11 @@ f() { bench_field "$analysis" "$1"; }
 ((${ANALYSIS_DEBUG:-0} == 0)) || bench_log "$analysis"
 
 verdict=PASS
-check() { # NAME MEASURED LIMIT OK(0/1)
+checks=""
+check() { # NAME MEASURED LIMIT OK(0/1); adds a row to $checks (not in a subshell: it sets verdict)
     local status=PASS
     if [[ "$4" != 1 ]]; then status=FAIL; verdict=FAIL; fi
-    printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$status"
+    checks+="| $1 | $2 | $3 | $status |"$'\n'
 }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f%%", (b > 0 ? 100 * (a - b) / b : 0)}'; }
@@ -305,6 +306,13 @@ print("%.2f KiB" % ((conn.execute("SELECT avg(length(aggregate)) FROM rollout_he
 PY
 )"
 minutes_between="$(awk -v d="$DURATION" -v w="$WARMUP" -v win="$WINDOW" 'BEGIN {printf "%.1f", (d - win - w) / 60}')"
+
+check "errors: non-2xx, socket, bad answers (all loads)" "$total_errors" "0" "$((total_errors == 0 ? 1 : 0))"
+check "rollout still active at its first step" "$rollout_state, unjudged batches ${unjudged:-?}" "active, step 0" "$rollout_ok"
+check "RSS" "$(mib "$(f ref_rss)") → $(mib "$(f last_rss)") ($(pct "$(f last_rss)" "$(f ref_rss)"))" "≤ $(mib "$rss_limit") (+$RSS_TOLERANCE%)" "$(le "$(f last_rss)" "$rss_limit")"
+check "open fds" "$(f ref_fd) → $(f last_fd)" "≤ $fd_limit (+$FD_TOLERANCE)" "$(le "$(f last_fd)" "$fd_limit")"
+check "OFREP single p99" "$(bench_ms "$(f ref_p99)") → $(bench_ms "$(f last_p99)") ($(pct "$(f last_p99)" "$(f ref_p99)"))" "≤ $(bench_ms "$p99_limit") (+$P99_TOLERANCE%)" "$(le "$(f last_p99)" "$p99_limit")"
+check "OFREP single throughput" "$(bench_thousands "$(f ref_rps)") → $(bench_thousands "$(f last_rps)") req/s ($(pct "$(f last_rps)" "$(f ref_rps)"))" "≥ $(bench_thousands "$rps_floor") (−$RPS_TOLERANCE%)" "$(ge "$(f last_rps)" "$rps_floor")"
 
 per_minute="$(awk -F, 'NR > 1 {
         m = int($1 / 60); n[m]++; k = n[m]
@@ -349,13 +357,7 @@ Verdict: reference = median of the samples in [${WARMUP}, $((WARMUP + WINDOW))) 
 
 | criterion | measured (reference → last) | limit | result |
 |---|---|---|---|
-$(check "errors: non-2xx, socket, bad answers (all loads)" "$total_errors" "0" "$((total_errors == 0 ? 1 : 0))")
-$(check "rollout still active at its first step" "$rollout_state, unjudged batches ${unjudged:-?}" "active, step 0" "$rollout_ok")
-$(check "RSS" "$(mib "$(f ref_rss)") → $(mib "$(f last_rss)") ($(pct "$(f last_rss)" "$(f ref_rss)"))" "≤ $(mib "$rss_limit") (+$RSS_TOLERANCE%)" "$(le "$(f last_rss)" "$rss_limit")")
-$(check "open fds" "$(f ref_fd) → $(f last_fd)" "≤ $fd_limit (+$FD_TOLERANCE)" "$(le "$(f last_fd)" "$fd_limit")")
-$(check "OFREP single p99" "$(bench_ms "$(f ref_p99)") → $(bench_ms "$(f last_p99)") ($(pct "$(f last_p99)" "$(f ref_p99)"))" "≤ $(bench_ms "$p99_limit") (+$P99_TOLERANCE%)" "$(le "$(f last_p99)" "$p99_limit")")
-$(check "OFREP single throughput" "$(bench_thousands "$(f ref_rps)") → $(bench_thousands "$(f last_rps)") req/s ($(pct "$(f last_rps)" "$(f ref_rps)"))" "≥ $(bench_thousands "$rps_floor") (−$RPS_TOLERANCE%)" "$(ge "$(f last_rps)" "$rps_floor")")
-
+${checks}
 RSS after the warm-up: fitted slope $(f rss_slope_kib_min) KiB/min ($(awk -v s="$(f rss_slope_kib_min)" 'BEGIN {printf "%.0f", s * 60 * 24 / 1024}') MiB/day if it went on).
 The rollout's health windows grew by $health_added rows in the $minutes_between min between the two windows (2 per second of events: baseline
 and candidate), kept in memory for the rollout's lifetime: RSS grew $(awk -v k="$rss_added" 'BEGIN {printf "%.1f", k / 1024}') MiB over them, $per_window per window
