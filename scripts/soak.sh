@@ -47,7 +47,8 @@
 #        DURATION=240 WARMUP=60 scripts/soak.sh   (a 4 min smoke run)
 # Env:   DURATION s (600), WARMUP s (120), SAMPLE s (10), WINDOW s (60),
 #        SINGLE_CONNECTIONS (32), SINGLE_RATE req/s (8000; 0 = as fast as possible),
-#        BULK_RATE req/s (100), EVENT_RATE batches/s (10), ADMIN_RATE writes/s (4),
+#        BULK_RATE req/s (100), EVENT_RATE batches/s (10; 0 = no events: a control run
+#        without health windows), ADMIN_RATE writes/s (4),
 #        RSS_TOLERANCE % (20), FD_TOLERANCE fds (8), P99_TOLERANCE % (50),
 #        RPS_TOLERANCE % (10), SAMPLES_CSV (a path to keep every sample as CSV),
 #        plus RAMPART_BIN, SKIP_BUILD=1, BENCH_LOG=1 (see bench-lib.sh).
@@ -87,7 +88,7 @@ done
 ((DURATION >= WARMUP + 2 * WINDOW)) \
     || { echo "DURATION must be at least WARMUP + 2 x WINDOW (two windows to compare)" >&2; exit 2; }
 ((SINGLE_CONNECTIONS >= 2 && SINGLE_CONNECTIONS <= 1000)) || { echo "SINGLE_CONNECTIONS must be 2..1000" >&2; exit 2; }
-((BULK_RATE >= 1 && EVENT_RATE >= 1 && ADMIN_RATE >= 1)) || { echo "rates must be at least 1/s" >&2; exit 2; }
+((BULK_RATE >= 1 && ADMIN_RATE >= 1)) || { echo "BULK_RATE and ADMIN_RATE must be at least 1/s" >&2; exit 2; }
 ((ADMIN_RATE <= 100 && EVENT_RATE <= 1000)) || { echo "ADMIN_RATE must be <= 100, EVENT_RATE <= 1000" >&2; exit 2; }
 
 bench_require curl jq wrk awk getconf python3
@@ -170,10 +171,12 @@ wrk -t1 -c"$BULK_CONNECTIONS" -d"${background_duration}s" --timeout 5s --latency
     -s "$BENCH_SCRIPTS_DIR/bench-ofrep.lua" "$BENCH_URL" -- /ofrep/v1/evaluate/flags 1024 0 \
     "$(delay_ms "$BULK_RATE" "$BULK_CONNECTIONS")" >"$BENCH_TMP/wrk-bulk.txt" 2>&1 &
 BACKGROUND_PIDS+=($!)
-wrk -t1 -c1 -d"${background_duration}s" --timeout 5s --latency \
-    -s "$BENCH_SCRIPTS_DIR/bench-events.lua" "$BENCH_URL" -- /v1/events 0 0 \
-    "$(delay_ms "$EVENT_RATE" 1)" >"$BENCH_TMP/wrk-events.txt" 2>&1 &
-BACKGROUND_PIDS+=($!)
+if ((EVENT_RATE > 0)); then
+    wrk -t1 -c1 -d"${background_duration}s" --timeout 5s --latency \
+        -s "$BENCH_SCRIPTS_DIR/bench-events.lua" "$BENCH_URL" -- /v1/events 0 0 \
+        "$(delay_ms "$EVENT_RATE" 1)" >"$BENCH_TMP/wrk-events.txt" 2>&1 &
+    BACKGROUND_PIDS+=($!)
+fi
 wrk -t1 -c1 -d"${background_duration}s" --timeout 5s --latency \
     -s "$BENCH_SCRIPTS_DIR/soak-admin.lua" "$BENCH_URL" -- \
     "$(delay_ms "$ADMIN_RATE" 1)" "$ADMIN_FLAGS" >"$BENCH_TMP/wrk-admin.txt" 2>&1 &
@@ -226,8 +229,9 @@ BACKGROUND_PIDS=()
 # Background loads: requests, errors, bad answers.
 background_row() {
     local label=$1 file=$2 result errors bad
+    if [[ ! -e "$file" ]]; then echo "| $label | not run | | | | | |"; return; fi
     result="$(grep '^RESULT ' "$file" | tail -n 1 || true)"
-    [[ -n "$result" ]] || { echo "| $label | no RESULT line | | | FAIL |"; return; }
+    [[ -n "$result" ]] || { echo "| $label | no RESULT line | | | | | |"; return; }
     errors=$(($(bench_field "$result" connect) + $(bench_field "$result" read) + $(bench_field "$result" write) + $(bench_field "$result" timeout)))
     bad="$(bench_field "$result" bad)"
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
@@ -239,6 +243,7 @@ background_row() {
 background_errors() {
     local file result bad
     for file in "$@"; do
+        [[ -e "$file" ]] || continue
         result="$(grep '^RESULT ' "$file" | tail -n 1 || true)"
         [[ -n "$result" ]] || { echo 1; continue; }
         bad="$(bench_field "$result" bad)"
@@ -246,7 +251,10 @@ background_errors() {
             + $(bench_field "$result" write) + $(bench_field "$result" timeout) + ${bad:-0}))
     done | awk '{s += $1} END {print s + 0}'
 }
-unjudged="$(bench_field "$(grep '^RESULT ' "$BENCH_TMP/wrk-events.txt" | tail -n 1)" unjudged)"
+unjudged="not run"
+if [[ -e "$BENCH_TMP/wrk-events.txt" ]]; then
+    unjudged="$(bench_field "$(grep '^RESULT ' "$BENCH_TMP/wrk-events.txt" | tail -n 1)" unjudged)"
+fi
 rollout_now="$(curl -fsS --max-time 5 "$BENCH_URL/v1/rollouts/$rollout_id")" || bench_die "GET /v1/rollouts/$rollout_id failed"
 rollout_state="$(jq -c '{phase, active, step}' <<<"$rollout_now")"
 bench_log "rollout $rollout_id at the end: $rollout_state; gate $(jq -c '.gate | {verdict, blockers}' <<<"$rollout_now")"
@@ -337,7 +345,7 @@ cat <<EOF
 
 ### Soak (scripts/soak.sh)
 
-\`DURATION=$DURATION WARMUP=$WARMUP SAMPLE=$SAMPLE scripts/soak.sh\` — ${DURATION} s of mixed load on loopback: OFREP single
+\`DURATION=$DURATION WARMUP=$WARMUP SAMPLE=$SAMPLE EVENT_RATE=$EVENT_RATE scripts/soak.sh\` — ${DURATION} s of mixed load on loopback: OFREP single
 (~$SINGLE_RATE req/s paced, $SINGLE_CONNECTIONS connections, one wrk run per ${SAMPLE} s sample), OFREP bulk of $FLAG_COUNT flags
 (~$BULK_RATE req/s), events (~$EVENT_RATE batches/s of 500 for a flag under an active rollout) and admin writes (~$ADMIN_RATE/s:
 kill-switch toggles and updates of $ADMIN_FLAGS other flags). Medians per minute of the ${SAMPLE} s samples; RSS and fds are
