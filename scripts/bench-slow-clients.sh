@@ -33,7 +33,8 @@
 # of descriptors and stops accepting (axum logs "accept error" and retries every second).
 #
 # Run:   scripts/bench-slow-clients.sh
-#        EXPECT_TIMEOUT=5 SERVE_ARGS="--header-timeout 5s" scripts/bench-slow-clients.sh
+#        EXPECT_TIMEOUT=5 SERVE_ARGS="<the server's timeout options>" scripts/bench-slow-clients.sh
+#        SERVER_NOFILE=0 scripts/bench-slow-clients.sh   (this shell's fd limit: no exhaustion)
 # Env:   CLIENTS (1000), DURATION s (15), THREADS (2), CONNECTIONS (64), EXPECT_TIMEOUT s
 #        (10), GRACE s (5), MIN_SHARE % (50), MAX_P99_MS (50), SERVER_NOFILE (1024; 0 =
 #        inherit), SERVE_ARGS (extra `rampart serve` arguments, split on spaces), plus
