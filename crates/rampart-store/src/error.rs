@@ -82,8 +82,13 @@ const SQLITE_NOTADB: i64 = 26;
 
 /// SQLite's primary result code of a database error, if it is one.
 fn primary_code(error: &sqlx::Error) -> Option<i64> {
-    let code = error.as_database_error()?.code()?;
-    Some(code.parse::<i64>().ok()? & 0xff)
+    primary(&error.as_database_error()?.code()?)
+}
+
+/// The primary result code in an extended one as sqlx shows it (`"778"` is
+/// `SQLITE_IOERR_WRITE`, primary `SQLITE_IOERR`).
+fn primary(extended: &str) -> Option<i64> {
+    Some(extended.parse::<i64>().ok()? & 0xff)
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -155,7 +160,31 @@ fn conflict(kind: &str, key: &str, expected: Revision, actual: Revision) -> Stri
 
 #[cfg(test)]
 mod tests {
-    use super::StoreError;
+    use super::{SQLITE_CORRUPT, SQLITE_FULL, SQLITE_IOERR, SQLITE_NOTADB, StoreError, primary};
+
+    /// The extended codes a full or failing disk produces map to their primary codes (a full
+    /// disk for real is in `sqlite::tests::storage_full`; I/O errors can't be provoked there).
+    #[test]
+    fn extended_result_codes_map_to_their_primary_code() {
+        for (extended, want) in [
+            ("13", SQLITE_FULL),
+            ("10", SQLITE_IOERR),
+            ("778", SQLITE_IOERR),  // SQLITE_IOERR_WRITE
+            ("1034", SQLITE_IOERR), // SQLITE_IOERR_FSYNC
+            ("4874", SQLITE_IOERR), // SQLITE_IOERR_SHMSIZE
+            ("11", SQLITE_CORRUPT),
+            ("267", SQLITE_CORRUPT), // SQLITE_CORRUPT_VTAB
+            ("26", SQLITE_NOTADB),
+        ] {
+            assert_eq!(primary(extended), Some(want), "{extended}");
+        }
+        assert_eq!(
+            primary("2067"),
+            Some(19),
+            "SQLITE_CONSTRAINT_UNIQUE stays a constraint"
+        );
+        assert_eq!(primary("not a number"), None);
+    }
 
     #[test]
     fn rollout_errors_name_the_flag_or_the_version() {
