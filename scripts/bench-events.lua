@@ -9,9 +9,12 @@
 -- unjudged. For any other PATH (e.g. /healthz) it sends plain GETs and checks nothing beyond
 -- wrk's own status count, so the peer measures bare HTTP.
 --
--- Arguments (after wrk's `--`): PATH [POOL_SIZE=1024] [STOP_AFTER=0]
+-- Arguments (after wrk's `--`): PATH [POOL_SIZE=1024] [STOP_AFTER=0] [DELAY_MS=0]
 --   POOL_SIZE   ignored (bench_wrk passes it for bench-ofrep.lua); the batch pool is 8
 --   STOP_AFTER  when > 0, each wrk thread stops after that many responses
+--   DELAY_MS    when > 0, each connection waits that many ms after a response before its
+--               next request: a paced load of about CONNECTIONS x 1000 / (DELAY_MS +
+--               latency) req/s instead of as fast as possible (scripts/soak.sh)
 --
 -- done() prints one machine-readable line, `RESULT key=value ...`, with the same fields as
 -- bench-ofrep.lua (latencies in µs) plus bad=, unjudged= and checked=.
@@ -56,6 +59,12 @@ end
 function init(args)
    local path = args[1] or "/v1/events"
    local stop_after = tonumber(args[3] or "0")
+   local delay_ms = tonumber(args[4] or "0")
+   if delay_ms > 0 then
+      delay = function()
+         return delay_ms
+      end
+   end
    local checking = path == "/v1/events"
    if checking then
       local headers = { ["Content-Type"] = "application/json" }

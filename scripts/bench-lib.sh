@@ -72,9 +72,10 @@ bench_build() {
     [[ -x "$BENCH_BIN" ]] || bench_die "no rampart binary at $BENCH_BIN"
 }
 
-# Stops the server we started (by its PID only) and removes the temp dir. Used from traps.
-bench_cleanup() {
-    local status=$?
+# Stops the server we started (by its PID only): SIGTERM, then SIGKILL after 5 s. Returns
+# the server's exit status (0 when it was not running).
+bench_stop_server() {
+    local exit_status=0
     if [[ -n "$BENCH_PID" ]] && kill -0 "$BENCH_PID" 2>/dev/null; then
         kill -TERM "$BENCH_PID" 2>/dev/null || true
         local _
@@ -86,9 +87,20 @@ bench_cleanup() {
             bench_log "server $BENCH_PID ignored SIGTERM for 5 s; sending SIGKILL"
             kill -KILL "$BENCH_PID" 2>/dev/null || true
         fi
-        wait "$BENCH_PID" 2>/dev/null || true
+        wait "$BENCH_PID" 2>/dev/null || exit_status=$?
     fi
     BENCH_PID=""
+    return "$exit_status"
+}
+
+# Stops the server, runs BENCH_CLEANUP_HOOK (a function name, e.g. one that unmounts a
+# tmpfs inside BENCH_TMP) and removes the temp dir. Used from traps.
+bench_cleanup() {
+    local status=$?
+    bench_stop_server || true
+    if [[ -n "${BENCH_CLEANUP_HOOK:-}" ]]; then
+        "$BENCH_CLEANUP_HOOK" || true
+    fi
     local log_tail=""
     if [[ -n "$BENCH_TMP" && -d "$BENCH_TMP" ]]; then
         if [[ "${BENCH_LOG:-0}" == 1 || $status -ne 0 ]] && [[ -f "$BENCH_TMP/server.log" ]]; then
@@ -104,13 +116,27 @@ bench_cleanup() {
     return "$status"
 }
 
+# Creates the temp dir (BENCH_TMP) every run keeps its files in, once.
+bench_make_tmp() {
+    [[ -n "$BENCH_TMP" ]] || BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/rampart-bench.XXXXXX")"
+}
+
 # Starts `rampart serve` on 127.0.0.1 with an OS-chosen port and a temp data dir.
 # Sets BENCH_PID and BENCH_URL. Fails if the server is not healthy within 10 s.
+# BENCH_DATA_DIR overrides the data dir (e.g. one on a small tmpfs); the array
+# BENCH_SERVE_ARGS adds arguments to `rampart serve`; BENCH_SERVE_NOFILE, when set, is the
+# server's open-files limit (`ulimit -n`). The log stays in BENCH_TMP (server.log) either way.
 bench_start_server() {
-    BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/rampart-bench.XXXXXX")"
+    bench_make_tmp
     local log="$BENCH_TMP/server.log"
-    NO_COLOR=1 "$BENCH_BIN" serve --listen 127.0.0.1:0 --data-dir "$BENCH_TMP/data" --log info \
-        >"$log" 2>&1 &
+    (
+        if [[ -n "${BENCH_SERVE_NOFILE:-}" ]]; then
+            ulimit -n "$BENCH_SERVE_NOFILE" || exit 1
+        fi
+        NO_COLOR=1 exec "$BENCH_BIN" serve --listen 127.0.0.1:0 \
+            --data-dir "${BENCH_DATA_DIR:-$BENCH_TMP/data}" --log info \
+            ${BENCH_SERVE_ARGS[@]+"${BENCH_SERVE_ARGS[@]}"} >"$log" 2>&1
+    ) &
     BENCH_PID=$!
     # Microsecond clock (bash 5 EPOCHREALTIME), so the 10 s limit is not rounded to seconds.
     local deadline=$((${EPOCHREALTIME//[!0-9]/} + 10000000)) address=""

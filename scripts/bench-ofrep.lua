@@ -4,11 +4,14 @@
 -- pre-formatted requests (different targetingKeys and attributes, so bucketing and rule
 -- matching vary) so that per-request Lua work is a table lookup, not string building.
 --
--- Arguments (after wrk's `--`): PATH [POOL_SIZE=1024] [STOP_AFTER=0]
+-- Arguments (after wrk's `--`): PATH [POOL_SIZE=1024] [STOP_AFTER=0] [DELAY_MS=0]
 --   PATH        e.g. /ofrep/v1/evaluate/flags/bench-0000 or /ofrep/v1/evaluate/flags
 --   POOL_SIZE   number of distinct request bodies
 --   STOP_AFTER  when > 0, each wrk thread stops after that many responses (bounded runs;
 --               wrk still waits for -d to elapse before printing results)
+--   DELAY_MS    when > 0, each connection waits that many ms after a response before its
+--               next request: a paced load of about CONNECTIONS x 1000 / (DELAY_MS +
+--               latency) req/s instead of as fast as possible (scripts/soak.sh)
 --
 -- done() prints one machine-readable line: `RESULT key=value ...` (latencies in µs;
 -- non2xx counts HTTP statuses above 399, as wrk's "Non-2xx or 3xx responses" line does).
@@ -47,6 +50,12 @@ function init(args)
    local path = args[1] or "/ofrep/v1/evaluate/flags"
    pool = tonumber(args[2] or "1024")
    local stop_after = tonumber(args[3] or "0")
+   local delay_ms = tonumber(args[4] or "0")
+   if delay_ms > 0 then
+      delay = function()
+         return delay_ms
+      end
+   end
    local headers = { ["Content-Type"] = "application/json" }
    for i = 1, pool do
       requests[i] = wrk.format("POST", path, headers, body(i))

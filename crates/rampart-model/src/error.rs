@@ -149,6 +149,8 @@ error_codes! {
     Internal = "INTERNAL", 500, "Something failed inside the server; the detail is in the server's log.";
     /// The server can't take the request now.
     Unavailable = "UNAVAILABLE", 503, "The server can't take the request now (too many connections, or shutting down); retry after `Retry-After`.";
+    /// The database can't be read or written.
+    StorageUnavailable = "STORAGE_UNAVAILABLE", 503, "The database could not be read or written (a failing disk, a read-only filesystem); nothing was written. Retry after `Retry-After`.";
     /// The data directory's disk is full.
     StorageFull = "STORAGE_FULL", 507, "The data directory's disk is full: nothing was written; reads keep serving. Free space and retry.";
 }

@@ -51,6 +51,7 @@ const PINNED: &[(&str, u16)] = &[
     ("BATCH_TOO_LARGE", 413),
     ("INTERNAL", 500),
     ("UNAVAILABLE", 503),
+    ("STORAGE_UNAVAILABLE", 503),
     ("STORAGE_FULL", 507),
 ];
 

@@ -127,6 +127,8 @@ fn store_code(error: &StoreError) -> ErrorCode {
         StoreError::NotFound { .. } => ErrorCode::NotFound,
         StoreError::AlreadyExists { .. } => ErrorCode::AlreadyExists,
         StoreError::Conflict { .. } => ErrorCode::ConcurrentChange,
+        StoreError::StorageFull { .. } => ErrorCode::StorageFull,
+        StoreError::StorageIo { .. } => ErrorCode::StorageUnavailable,
         _ => ErrorCode::Internal,
     }
 }
@@ -135,9 +137,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let code = self.code();
-        let message = if code == ErrorCode::Internal {
-            // The detail goes to the log; the client gets a stable, non-leaky message.
+        if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
+        }
+        let message = if code == ErrorCode::Internal {
+            // The detail goes to the log; the client gets a stable, non-leaky message. The
+            // storage errors (507, 503) say what is wrong: their text names no path.
             "internal error; see the server log".to_owned()
         } else {
             self.to_string()

@@ -54,14 +54,22 @@ pub use rampart_model::api::rfc3339;
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// Its text includes the store's error, which is therefore not also its `source`: an
+    /// error chain (`rampart serve`'s message) would print it twice.
     #[error("cannot open the store: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("the stored configuration is inconsistent: {0}")]
     Inconsistent(String),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
     #[error("cannot serve: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for ServerError {
+    fn from(error: StoreError) -> ServerError {
+        ServerError::Store(error)
+    }
 }
 
 /// A ready-to-serve application: the store is open and the snapshot is compiled.

@@ -21,9 +21,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rampart_ledger::{Entry, Head, Signer};
 use rampart_model::{Flag, FlagSpec, Segment, SegmentSpec};
-use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Sqlite, SqlitePool};
 
 use crate::change::ChangeSet;
 use crate::error::StoreError;
@@ -69,13 +72,19 @@ impl SqliteStore {
         }
     }
 
-    /// Opens (creating if needed) `<data_dir>/rampart.db`, creating `data_dir` if missing, and
-    /// runs the migrations.
+    /// Opens (creating if needed) `<data_dir>/rampart.db`, creating `data_dir` if missing,
+    /// checks the file's integrity and runs the migrations.
     ///
     /// Every connection uses WAL, foreign keys and a busy timeout. `synchronous` is FULL, not
     /// NORMAL: with NORMAL a power loss can undo the last commits, and a revision that SDKs and
     /// the ledger have already seen must never be handed out again for different content.
     /// Config commits are rare, so one extra fsync each costs nothing that matters.
+    ///
+    /// A damaged file is refused with [`StoreError::DatabaseCorrupt`] naming it, before
+    /// anything is written to it: one shorter than a page (SQLite would take it for a new,
+    /// empty database), one SQLite reports corrupt or not a database, and one in which
+    /// `PRAGMA quick_check` (every page and record of every b-tree, without cross-checking
+    /// indexes) finds problems. The check reads the whole file once; BENCHMARKS.md has its cost.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         tokio::fs::create_dir_all(data_dir)
             .await
@@ -84,8 +93,38 @@ impl SqliteStore {
                 source,
             })?;
         let path = data_dir.join(DATABASE_FILE);
+        let damaged = |detail: String| StoreError::DatabaseCorrupt {
+            path: path.clone(),
+            detail,
+        };
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) if meta.len() < MIN_DATABASE_BYTES => {
+                return Err(damaged(format!(
+                    "it is {} bytes long, shorter than one SQLite page ({MIN_DATABASE_BYTES} bytes): \
+                     truncated",
+                    meta.len()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        }
+        SqliteStore::open_file(&path)
+            .await
+            .map_err(|e| match e.damage() {
+                Some(message) => damaged(format!("SQLite says \"{message}\"")),
+                None => e,
+            })
+    }
+
+    async fn open_file(path: &Path) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::new()
-            .filename(&path)
+            .filename(path)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -94,6 +133,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone().create_if_missing(true))
             .await?;
+        integrity_check(&writer, path).await?;
         MIGRATOR.run(&writer).await?;
         // `query_only` makes a stray write through the reader pool fail loudly.
         let reader = SqlitePoolOptions::new()
@@ -104,7 +144,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             reader,
             writer,
-            path: Some(path),
+            path: Some(path.to_owned()),
             signer: Arc::default(),
         })
     }
@@ -138,11 +178,88 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
+    /// After a failed write transaction: keeps the writer connection if it is usable, else
+    /// closes it so that the pool opens a fresh one for the next write.
+    ///
+    /// SQLite rolls a transaction back by itself on some errors (a full disk, I/O errors).
+    /// sqlx's own ROLLBACK then fails, and it goes on counting the transaction as open:
+    /// every later `BEGIN` on that connection would fail ("attempted to call begin_with at
+    /// non-zero transaction depth") until the process restarts. An in-memory store keeps its
+    /// one connection whatever happens: closing it would drop the database.
+    async fn check_writer(&self, conn: &mut PoolConnection<Sqlite>) {
+        // The dropped transaction queued its ROLLBACK; the ping runs after it.
+        let usable = conn.ping().await.is_ok() && !conn.is_in_transaction();
+        if !usable && self.path.is_some() {
+            tracing::warn!(
+                "closing the writer connection: a failed write left it unusable (SQLite had \
+                 rolled the transaction back itself); the next write opens a new one"
+            );
+            conn.close_on_drop();
+        }
+    }
+
     /// Closes every connection, waiting for them to finish; SQLite then checkpoints the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// The smallest SQLite database file: one page of the smallest page size. SQLite itself takes
+/// a shorter file for a new, empty database and would write a fresh schema over it.
+const MIN_DATABASE_BYTES: u64 = 512;
+
+/// How many of `quick_check`'s findings the error quotes.
+const QUICK_CHECK_QUOTED: usize = 3;
+
+/// Runs `PRAGMA quick_check` and refuses a file with any finding. SQLite errors it raises on
+/// a badly damaged file are classified by the caller.
+async fn integrity_check(writer: &SqlitePool, path: &Path) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let findings: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_all(writer)
+        .await?;
+    if findings.len() == 1 && findings[0] == "ok" {
+        tracing::info!(
+            path = %path.display(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "database integrity check (quick_check) passed"
+        );
+        return Ok(());
+    }
+    // A finding may span lines, the first naming the schema ("*** in database main ***"):
+    // one line each, so that the message stays on one line.
+    let problems: Vec<&str> = findings
+        .iter()
+        .flat_map(|finding| finding.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("*** in database"))
+        .collect();
+    let mut detail = format!(
+        "PRAGMA quick_check found {} problem(s): {}",
+        problems.len(),
+        problems[..problems.len().min(QUICK_CHECK_QUOTED)].join("; ")
+    );
+    if problems.len() > QUICK_CHECK_QUOTED {
+        detail.push_str("; …");
+    }
+    Err(StoreError::DatabaseCorrupt {
+        path: path.to_owned(),
+        detail,
+    })
+}
+
+/// Commits `changes` in one `BEGIN IMMEDIATE` transaction on `conn`. On error the transaction
+/// is dropped, which rolls every change back.
+async fn commit_on(
+    conn: &mut SqliteConnection,
+    changes: &ChangeSet,
+    signer: &Signer,
+) -> Result<Committed, StoreError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let committed = write::commit_in(&mut tx, changes, signer).await?;
+    tx.commit().await?;
+    Ok(committed)
 }
 
 #[async_trait]
@@ -167,10 +284,12 @@ impl Store for SqliteStore {
             .ok()
             .and_then(|s| s.clone())
             .ok_or(StoreError::NoSigner)?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // On error `tx` is dropped, which rolls every change back.
-        let committed = write::commit_in(&mut tx, &changes, &signer).await?;
-        tx.commit().await?;
+        let mut conn = self.writer.acquire().await?;
+        let outcome = commit_on(&mut conn, &changes, &signer).await;
+        if outcome.is_err() {
+            self.check_writer(&mut conn).await;
+        }
+        let committed = outcome?;
         tracing::debug!(
             revision = committed.revision,
             actor = %changes.actor,
@@ -240,7 +359,12 @@ impl Store for SqliteStore {
         rollout: RolloutId,
         windows: &[HealthWindow],
     ) -> Result<(), StoreError> {
-        health::save(&self.writer, rollout, windows).await
+        let mut conn = self.writer.acquire().await?;
+        let outcome = health::save(&mut conn, rollout, windows).await;
+        if outcome.is_err() {
+            self.check_writer(&mut conn).await;
+        }
+        outcome
     }
 
     async fn health(&self, rollout: RolloutId) -> Result<Vec<HealthWindow>, StoreError> {

@@ -400,3 +400,176 @@ async fn a_rollout_event_detail_that_does_not_parse_fails_events_naming_it() {
             .is_some()
     );
 }
+
+mod damaged_file {
+    //! A damaged database file, for real: `open` refuses it, naming the file and what to do,
+    //! before anything is written to it.
+
+    use std::path::{Path, PathBuf};
+
+    use rampart_model::{Flag, FlagSpec};
+    use rampart_store::sqlite::DATABASE_FILE;
+    use rampart_store::{Change, ChangeSet, Precondition, SqliteStore, Store, StoreError};
+
+    const PAGE: usize = 4096;
+
+    /// A closed data dir with 60 flags (one commit each, so 60 ledger entries over several
+    /// pages); returns the database file.
+    async fn populated(dir: &Path) -> PathBuf {
+        let store = SqliteStore::open(dir).await.expect("open");
+        store.set_ledger_signer(rampart_ledger::Signer::from_seed([9; 32]));
+        for i in 0..60 {
+            let spec = FlagSpec {
+                description: Some(format!("flag {i}: {}", "words ".repeat(20))),
+                ..FlagSpec::boolean(format!("flag-{i}"))
+            };
+            let change = Change::PutFlag {
+                flag: Flag::try_new(spec).expect("valid flag"),
+                expected: Precondition::MustNotExist,
+            };
+            store
+                .commit(ChangeSet::new("test", super::now_millis(), vec![change]))
+                .await
+                .expect("commit");
+        }
+        store.close().await;
+        let file = dir.join(DATABASE_FILE);
+        assert!(
+            !dir.join(format!("{DATABASE_FILE}-wal")).exists(),
+            "closing checkpoints the WAL into the file"
+        );
+        file
+    }
+
+    /// Opens and expects `DatabaseCorrupt` naming `file`; returns its message.
+    async fn refused(dir: &Path, file: &Path) -> String {
+        match SqliteStore::open(dir).await {
+            Err(StoreError::DatabaseCorrupt { path, detail }) => {
+                assert_eq!(path, file);
+                let message = StoreError::DatabaseCorrupt {
+                    path,
+                    detail: detail.clone(),
+                }
+                .to_string();
+                assert!(message.contains(&*file.to_string_lossy()), "{message}");
+                assert!(
+                    message.contains("restore the data dir from a backup"),
+                    "{message}"
+                );
+                detail
+            }
+            Err(other) => panic!("expected DatabaseCorrupt, got {other:?}"),
+            Ok(_) => panic!("a damaged file was opened"),
+        }
+    }
+
+    fn page_of(number: usize) -> std::ops::Range<usize> {
+        (number - 1) * PAGE..number * PAGE
+    }
+
+    /// Big-endian u32 at `at`.
+    fn be32(bytes: &[u8], at: usize) -> usize {
+        u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize
+    }
+
+    #[tokio::test]
+    async fn a_file_with_an_overwritten_header_is_refused_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = populated(dir.path()).await;
+        let mut bytes = std::fs::read(&file).expect("read");
+        bytes[..100].fill(0xA5);
+        std::fs::write(&file, &bytes).expect("write");
+        let detail = refused(dir.path(), &file).await;
+        assert!(detail.contains("file is not a database"), "{detail}");
+        assert_eq!(
+            std::fs::read(&file).expect("read"),
+            bytes,
+            "nothing written"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_truncated_file_is_refused_even_when_sqlite_would_take_it_for_a_new_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = populated(dir.path()).await;
+        let length = std::fs::metadata(&file).expect("metadata").len();
+        let bytes = std::fs::read(&file).expect("read");
+
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).expect("truncate to half");
+        let detail = refused(dir.path(), &file).await;
+        assert!(detail.contains("malformed"), "{detail}");
+
+        // SQLite takes a file shorter than a page for an empty database and would write a
+        // fresh schema over it; `open` refuses it first.
+        for short in [0, 80] {
+            std::fs::write(&file, &bytes[..short]).expect("truncate");
+            let detail = refused(dir.path(), &file).await;
+            assert!(
+                detail.contains(&format!("it is {short} bytes long")),
+                "{detail}"
+            );
+            assert_eq!(
+                std::fs::metadata(&file).expect("metadata").len(),
+                short as u64
+            );
+        }
+        assert!(
+            length > 4 * PAGE as u64,
+            "the fixture spans pages: {length}"
+        );
+    }
+
+    /// Bytes flipped in the middle of a ledger page: SQLite opens the file and reads the
+    /// config without noticing (the ledger is not read at open); `quick_check` finds it.
+    #[tokio::test]
+    async fn bytes_flipped_in_the_middle_of_a_page_are_found_by_the_start_up_check() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = populated(dir.path()).await;
+        let root: i64 = {
+            let mut conn = super::raw_connection(dir.path()).await;
+            sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = 'ledger'")
+                .fetch_one(&mut conn)
+                .await
+                .expect("ledger root page")
+        };
+        let mut bytes = std::fs::read(&file).expect("read");
+        let root = page_of(usize::try_from(root).expect("page number"));
+        assert_eq!(
+            bytes[root.start], 0x05,
+            "the ledger spans pages: an interior root"
+        );
+        // The root's right-most child, a leaf full of entries.
+        let leaf = page_of(be32(&bytes, root.start + 8));
+        assert_eq!(bytes[leaf.start], 0x0d, "a table leaf page");
+        // The cell that starts nearest the page's middle: flip its first 8 bytes (its
+        // payload size, rowid and record header).
+        let cells = usize::from(u16::from_be_bytes([
+            bytes[leaf.start + 3],
+            bytes[leaf.start + 4],
+        ]));
+        let middle = (0..cells)
+            .map(|i| {
+                let at = leaf.start + 8 + 2 * i;
+                usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]))
+            })
+            .min_by_key(|offset| offset.abs_diff(PAGE / 2))
+            .expect("cells");
+        for byte in &mut bytes[leaf.start + middle..leaf.start + middle + 8] {
+            *byte ^= 0xFF;
+        }
+        std::fs::write(&file, &bytes).expect("write");
+
+        {
+            let mut conn = super::raw_connection(dir.path()).await;
+            let revision: i64 = sqlx::query_scalar("SELECT revision FROM config")
+                .fetch_one(&mut conn)
+                .await
+                .expect("SQLite alone does not notice");
+            assert_eq!(revision, 60);
+        }
+        let detail = refused(dir.path(), &file).await;
+        assert!(detail.starts_with("PRAGMA quick_check found"), "{detail}");
+        assert!(!detail.contains('\n'), "one line: {detail}");
+        assert!(!detail.contains("*** in database"), "{detail}");
+    }
+}

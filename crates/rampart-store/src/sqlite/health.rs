@@ -1,6 +1,7 @@
 //! Sealed health windows of rollouts (`rollout_health`): written in batches, read back whole.
 
-use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Connection, SqlitePool};
 
 use crate::error::StoreError;
 use crate::rollout::{HealthWindow, RolloutId};
@@ -12,10 +13,10 @@ fn id(rollout: RolloutId) -> Result<i64, StoreError> {
     })
 }
 
-/// Writes `windows` in one transaction; a window written before is replaced (the same data
-/// again, after a restart).
+/// Writes `windows` in one transaction on the writer connection; a window written before is
+/// replaced (the same data again, after a restart).
 pub(super) async fn save(
-    writer: &SqlitePool,
+    writer: &mut SqliteConnection,
     rollout: RolloutId,
     windows: &[HealthWindow],
 ) -> Result<(), StoreError> {
@@ -44,7 +45,7 @@ pub(super) async fn save(
                 kind: "rollout",
                 key: rollout.to_string(),
             },
-            other => StoreError::Database(other),
+            other => StoreError::from(other),
         })?;
     }
     tx.commit().await?;

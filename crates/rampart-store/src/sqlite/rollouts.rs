@@ -189,7 +189,7 @@ fn active_conflict(error: sqlx::Error, flag: &str) -> StoreError {
             key: flag.to_owned(),
         }
     } else {
-        StoreError::Database(error)
+        StoreError::from(error)
     }
 }
 
