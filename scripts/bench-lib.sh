@@ -125,13 +125,14 @@ bench_make_tmp() {
 # Sets BENCH_PID and BENCH_URL. Fails if the server is not healthy within 10 s.
 # BENCH_DATA_DIR overrides the data dir (e.g. one on a small tmpfs); the array
 # BENCH_SERVE_ARGS adds arguments to `rampart serve`; BENCH_SERVE_NOFILE, when set, is the
-# server's open-files limit (`ulimit -n`). The log stays in BENCH_TMP (server.log) either way.
+# server's soft open-files limit (`ulimit -Sn`; the hard limit stays, as under systemd).
+# The log stays in BENCH_TMP (server.log) either way.
 bench_start_server() {
     bench_make_tmp
     local log="$BENCH_TMP/server.log"
     (
         if [[ -n "${BENCH_SERVE_NOFILE:-}" ]]; then
-            ulimit -n "$BENCH_SERVE_NOFILE" || exit 1
+            ulimit -Sn "$BENCH_SERVE_NOFILE" || exit 1
         fi
         NO_COLOR=1 exec "$BENCH_BIN" serve --listen 127.0.0.1:0 \
             --data-dir "${BENCH_DATA_DIR:-$BENCH_TMP/data}" --log info \

@@ -4,9 +4,10 @@
 #
 # What it does:
 #   1. cargo build --release -p rampart-cli (once; SKIP_BUILD=1 to reuse the binary);
-#   2. starts `rampart serve` on a free 127.0.0.1 port with a temp data dir, its open-files
-#      limit set to SERVER_NOFILE (1024: systemd's default soft limit, which Rust does not
-#      raise; 0 keeps this shell's), plus any SERVE_ARGS (e.g. the timeouts' options);
+#   2. starts `rampart serve` on a free 127.0.0.1 port with a temp data dir, its soft
+#      open-files limit set to SERVER_NOFILE (1024: systemd's default soft limit; the hard
+#      limit is left as it is, as under systemd, and the server raises its soft limit to it;
+#      0 keeps this shell's), plus any SERVE_ARGS (e.g. the timeouts' options);
 #   3. loads 100 flags + 2 segments (as bench-ofrep.sh);
 #   4. baseline: wrk -t THREADS -c CONNECTIONS (64, keep-alive) for DURATION s (15) on
 #      POST /ofrep/v1/evaluate/flags/bench-0000 (bench-ofrep.lua), after a 2 s warm-up;

@@ -27,8 +27,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.max_connections == 0 {
         return Err(crate::usage("--max-connections must be above 0"));
     }
-    config.max_connections = args.max_connections;
-    warn_if_file_limit_is_low(args.max_connections);
+    config.max_connections = fit_connection_cap(args.max_connections);
     let app = App::open(&config)
         .await
         .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
@@ -66,31 +65,34 @@ fn at_least(
     Ok(std::time::Duration::from_millis(span.as_millis()))
 }
 
-/// Each connection holds a file descriptor; if the open-file limit is below the connection
-/// cap, the process runs out of descriptors before the cap can refuse anyone (and then can't
-/// open its own database files). Linux only: reads `/proc/self/limits`.
-fn warn_if_file_limit_is_low(max_connections: usize) {
-    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
-        return;
+/// Descriptors the server needs besides connections: database, WAL, logs, the listener.
+const RESERVED_FILES: usize = 64;
+
+/// Each connection holds a file descriptor: if the open-file limit is below the connection
+/// cap, the process runs out of descriptors before the cap can refuse anyone, and then can't
+/// accept at all (or open its own files). So raise the soft limit to the hard one, as Go's
+/// runtime does (systemd starts services at a soft 1,024 under a far higher hard limit), and
+/// if that is still short, lower the cap to fit, saying so.
+fn fit_connection_cap(max_connections: usize) -> usize {
+    let soft_limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            return max_connections;
+        }
     };
-    let soft_limit = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))
-        .and_then(|line| line.split_whitespace().nth(3))
-        .and_then(|soft| soft.parse::<usize>().ok());
-    // Descriptors the server needs besides connections: database, WAL, logs, listener.
-    const RESERVED: usize = 64;
-    if let Some(soft_limit) = soft_limit
-        && soft_limit < max_connections + RESERVED
-    {
-        tracing::warn!(
-            soft_limit,
-            max_connections,
-            "the open-file limit is below --max-connections + {RESERVED}: raise it (ulimit -n {})              or lower --max-connections to {}",
-            max_connections + RESERVED,
-            soft_limit.saturating_sub(RESERVED)
-        );
+    if soft_limit >= max_connections.saturating_add(RESERVED_FILES) {
+        return max_connections;
     }
+    let cap = soft_limit.saturating_sub(RESERVED_FILES).max(1);
+    tracing::warn!(
+        open_file_limit = soft_limit,
+        requested = max_connections,
+        serving_at_most = cap,
+        "the open-file limit (its hard limit, `ulimit -Hn`) is below --max-connections + \
+         {RESERVED_FILES}: serving at most {cap} connections; raise the limit to serve more"
+    );
+    cap
 }
 
 fn init_logging(filter: &str) -> anyhow::Result<()> {
