@@ -288,7 +288,7 @@ pub struct ServeArgs {
     #[arg(long, env = "RAMPART_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_span)]
     pub header_timeout: rampart_rollout::Span,
     /// Answer 408 when a request's body takes longer than this to arrive, from its headers.
-    #[arg(long, env = "RAMPART_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_span)]
+    #[arg(long, env = "RAMPART_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_span)]
     pub request_timeout: rampart_rollout::Span,
     /// Serve at most this many connections at once; more get 503 with Retry-After. Keep it
     /// below the process's open-file limit (`ulimit -n`), which the server checks at start.

@@ -49,8 +49,9 @@ pub const DEFAULT_TICK_INTERVAL: Duration = Duration::from_secs(1);
 /// seconds is stalled or hostile, and holds a connection (and a file descriptor) meanwhile.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// 30 s: room for an 8 MiB event batch over a slow link, and still a bound.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// 10 s: an 8 MiB event batch needs 7 Mbit/s to make it, a flag document or an OFREP
+/// context a few hundred bytes per second; a body slower than that is stalled or hostile.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// 4,096 concurrent connections: more than an OFREP fleet behind a few proxies needs, and far
 /// below common file-descriptor limits once raised (the server warns when the limit is lower).
