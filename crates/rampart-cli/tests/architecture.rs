@@ -122,6 +122,57 @@ fn issue_9_the_cli_bypasses_the_sdk_only_to_serve_and_to_verify_offline() {
     }
 }
 
+/// "Every state change goes through `AppState::mutate`": nothing else in the server calls
+/// `Store::commit` (`.commit(ChangeSet…`).
+#[test]
+fn issue_9_only_the_write_path_commits() {
+    for file in rust_files(&workspace().join("crates/rampart-server/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains(".commit(ChangeSet") {
+            assert!(
+                file.ends_with("state.rs"),
+                "{} commits to the store itself; go through AppState::mutate",
+                file.display()
+            );
+        }
+    }
+}
+
+/// "`error.rs` is the one place errors become an HTTP status": elsewhere the server names
+/// only success statuses (OFREP's own failure shapes are built in `ofrep.rs`, and the raw
+/// answer to a connection over the cap in `serve.rs`).
+#[test]
+fn issue_9_error_statuses_are_chosen_in_one_place() {
+    let successes = [
+        "StatusCode::OK",
+        "StatusCode::CREATED",
+        "StatusCode::NOT_MODIFIED",
+    ];
+    for file in rust_files(&workspace().join("crates/rampart-server/src")) {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        if ["error.rs", "ofrep.rs", "serve.rs"].contains(&name) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            for (at, _) in line.match_indices("StatusCode::") {
+                let named: String = line[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == ':' || *c == '_')
+                    .collect();
+                // Comparing a rejection's status is reading one, not choosing one.
+                let compared = line.contains("status() ==");
+                assert!(
+                    successes.contains(&named.as_str()) || compared,
+                    "{}:{}: {named}: map errors in error.rs",
+                    file.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
 /// "No test sleeps for seconds": time-driven tests use a manual clock, and real waits are
 /// short polls with a deadline.
 #[test]

@@ -278,8 +278,20 @@ pub fn parse_regex(pattern: &str) -> std::result::Result<regex::Regex, String> {
 
 /// Parses a semantic version, accepting an optional leading `v` (`v1.2.3`).
 pub fn parse_semver(text: &str) -> std::result::Result<semver::Version, String> {
+    semver_of(text).ok_or_else(|| {
+        let trimmed = text.strip_prefix(['v', 'V']).unwrap_or(text);
+        let reason = semver::Version::parse(trimmed)
+            .err()
+            .map_or_else(String::new, |e| format!(": {e}"));
+        format!("invalid semver `{text}`{reason}")
+    })
+}
+
+/// [`parse_semver`] without the message: allocates nothing when `text` is not a version, so
+/// evaluation can try a context attribute for free.
+pub fn semver_of(text: &str) -> Option<semver::Version> {
     let trimmed = text.strip_prefix(['v', 'V']).unwrap_or(text);
-    semver::Version::parse(trimmed).map_err(|e| format!("invalid semver `{text}`: {e}"))
+    semver::Version::parse(trimmed).ok()
 }
 
 /// Parses a CIDR block; a bare address is taken as a single-host block (`/32` or `/128`).
@@ -299,6 +311,13 @@ pub fn parse_timestamp(text: &str) -> std::result::Result<f64, String> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
         .map_err(|e| format!("invalid RFC 3339 timestamp `{text}`: {e}"))
+}
+
+/// [`parse_timestamp`] without the message: allocates nothing when `text` is not a time.
+pub fn timestamp_of(text: &str) -> Option<f64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 #[cfg(test)]

@@ -202,4 +202,31 @@ mod tests {
         assert_eq!(error.code(), ErrorCode::RevisionMismatch);
         assert_eq!(error.status(), StatusCode::PRECONDITION_FAILED);
     }
+
+    #[tokio::test]
+    async fn issue_9_an_internal_error_tells_the_client_nothing_but_a_storage_error_says_what() {
+        let internal = ApiError::Internal("secret path /var/lib/x".into()).into_response();
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(internal.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("\"INTERNAL\"") && !text.contains("secret"),
+            "{text}"
+        );
+        let full = ApiError::Store(StoreError::StorageFull {
+            detail: "database or disk is full".into(),
+        })
+        .into_response();
+        assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+        let body = axum::body::to_bytes(full.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("STORAGE_FULL") && text.contains("full"),
+            "{text}"
+        );
+    }
 }

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use rampart_model::Operator;
-use rampart_model::condition::{parse_cidr, parse_regex, parse_semver, parse_timestamp};
+use rampart_model::condition::{
+    parse_cidr, parse_regex, parse_semver, parse_timestamp, semver_of, timestamp_of,
+};
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -132,7 +134,7 @@ impl Op {
             Op::Before(instant) => Some(instant_of(attribute)? < *instant),
             Op::After(instant) => Some(instant_of(attribute)? > *instant),
             Op::Semver(op, version) => {
-                let attribute = parse_semver(attribute.as_str()?).ok()?;
+                let attribute = semver_of(attribute.as_str()?)?;
                 let ordering = attribute.cmp_precedence(version);
                 Some(match op {
                     Operator::SemverLt => ordering == Ordering::Less,
@@ -212,7 +214,7 @@ fn number_of(value: &Value) -> Option<f64> {
 /// An RFC 3339 timestamp or a number of Unix seconds, as Unix seconds.
 fn instant_of(value: &Value) -> Option<f64> {
     match value {
-        Value::String(text) => parse_timestamp(text).ok(),
+        Value::String(text) => timestamp_of(text),
         Value::Number(number) => number.as_f64().filter(|n| n.is_finite()),
         _ => None,
     }
