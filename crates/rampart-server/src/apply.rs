@@ -97,7 +97,7 @@ fn expected(action: PlannedAction, revision: Option<rampart_model::Revision>) ->
 /// document is retried once that prerequisite is in. When no progress is possible, reports
 /// a root cause: an error other than "unknown prerequisite flag" if there is one, since
 /// those are usually just the knock-on effect of another flag failing.
-fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
+pub fn upsert_all(catalog: &mut Catalog, flags: &[Flag]) -> Result<(), ApiError> {
     let mut pending: Vec<(usize, &Flag)> = flags.iter().enumerate().collect();
     while !pending.is_empty() {
         let mut errors: Vec<ValidationError> = Vec::new();

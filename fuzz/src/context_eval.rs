@@ -1,0 +1,99 @@
+//! `context_eval`: an OFREP evaluation request body against rich snapshots.
+//!
+//! Input: the body of `POST /ofrep/v1/evaluate/flags[/{key}]`, read as the server's
+//! `parse_request` does (blank means an empty context; otherwise `{"context": ...}` whose
+//! context, unless absent or null, goes through `Context::from_json`). Every context that
+//! reads is evaluated against one snapshot per spec-vector file in `testdata/eval/` (every
+//! operator, segments, prerequisites up to and past the depth limit, splits, shadow
+//! splits, disabled flags), the model's rich example and the demo's flags, and:
+//! - every flag evaluates to a value or an error code, never a panic (totality), within
+//!   the invariants of `fixtures::check_resolution`;
+//! - evaluation is deterministic, and bulk evaluation agrees with one-by-one evaluation;
+//! - the context read twice from the same body evaluates the same.
+//!
+//! The request envelope is read here as `ofrep.rs` reads it (its `parse_request` is private
+//! to the server); `Context::from_json` is the server's own entry point.
+
+use std::sync::LazyLock;
+
+use rampart_eval::{Context, Snapshot};
+use rampart_model::Document;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::fixtures;
+
+/// The spec vectors' catalogs, and the model's rich example.
+const SOURCES: &[&str] = &[
+    include_str!("../../testdata/eval/operators.json"),
+    include_str!("../../testdata/eval/prerequisites.json"),
+    include_str!("../../testdata/eval/reasons.json"),
+    include_str!("../../testdata/eval/segments.json"),
+    include_str!("../../testdata/eval/shadow.json"),
+    include_str!("../../testdata/eval/splits.json"),
+    include_str!("../../crates/rampart-model/tests/testdata/rich.json"),
+];
+
+static SNAPSHOTS: LazyLock<Vec<Snapshot>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|source| {
+            #[derive(Deserialize)]
+            struct Vectors {
+                #[serde(default)]
+                segments: Vec<rampart_model::SegmentSpec>,
+                flags: Vec<rampart_model::FlagSpec>,
+            }
+            let vectors: Vectors = serde_json::from_str(source).expect("a fixture parses");
+            let document = Document {
+                segments: vectors.segments,
+                flags: vectors.flags,
+            };
+            let (flags, segments) = document.validate().expect("a fixture is valid");
+            let catalog =
+                fixtures::catalog_of(7, &flags, segments).expect("a fixture makes a catalog");
+            Snapshot::compile(&catalog)
+        })
+        .chain([Snapshot::compile(fixtures::demo_catalog())])
+        .collect()
+});
+
+pub fn init() {
+    fixtures::init();
+    LazyLock::force(&SNAPSHOTS);
+}
+
+/// The request body, as `ofrep.rs` declares it.
+#[derive(Deserialize)]
+struct EvaluationRequest {
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+/// Reads a body as the OFREP handlers do; `None` where they answer 400.
+pub fn parse_request(body: &[u8]) -> Option<Context> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(Context::new(None));
+    }
+    let request: EvaluationRequest = serde_json::from_slice(body).ok()?;
+    match request.context {
+        None | Some(Value::Null) => Some(Context::new(None)),
+        Some(context) => Context::from_json(context).ok(),
+    }
+}
+
+/// Returns whether the body read as a context (so the flags were evaluated).
+pub fn run(data: &[u8]) -> bool {
+    let Some(context) = parse_request(data) else {
+        return false;
+    };
+    assert_eq!(
+        parse_request(data).as_ref(),
+        Some(&context),
+        "the same body read twice gives different contexts"
+    );
+    for snapshot in SNAPSHOTS.iter() {
+        fixtures::check_snapshot(snapshot, &context);
+    }
+    true
+}
