@@ -1,6 +1,6 @@
 //! `context_eval`: an OFREP evaluation request body against rich snapshots.
 //!
-//! Input: the body of `POST /ofrep/v1/evaluate/flags[/{key}]`, read as the server's
+//! Input (or structure-aware, see `generate`): the body of `POST /ofrep/v1/evaluate/flags[/{key}]`, read as the server's
 //! `parse_request` does (blank means an empty context; otherwise `{"context": ...}` whose
 //! context, unless absent or null, goes through `Context::from_json`). Every context that
 //! reads is evaluated against one snapshot per spec-vector file in `testdata/eval/` (every
@@ -21,7 +21,7 @@ use rampart_model::Document;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::fixtures;
+use crate::{fixtures, generate};
 
 /// The spec vectors' catalogs, and the model's rich example.
 const SOURCES: &[&str] = &[
@@ -84,11 +84,15 @@ pub fn parse_request(body: &[u8]) -> Option<Context> {
 
 /// Returns whether the body read as a context (so the flags were evaluated).
 pub fn run(data: &[u8]) -> bool {
-    let Some(context) = parse_request(data) else {
+    let data = generate::input(
+        data,
+        |g| serde_json::json!({"context": generate::context(g)}),
+    );
+    let Some(context) = parse_request(&data) else {
         return false;
     };
     assert_eq!(
-        parse_request(data).as_ref(),
+        parse_request(&data).as_ref(),
         Some(&context),
         "the same body read twice gives different contexts"
     );

@@ -1,7 +1,7 @@
 //! `document`: flags and segments as code, as `POST /v1/apply` (JSON) and
 //! `rampart apply -f` (YAML, which reads JSON files too) take them.
 //!
-//! Input: either an apply request (`{"document": {...}, "dry_run": ...}`, read with the
+//! Input: either an apply request (structure-aware input, see `generate`, builds one) (`{"document": {...}, "dry_run": ...}`, read with the
 //! server's body parser) or a document in YAML. For every document that parses:
 //! - validation is deterministic;
 //! - a valid document comes back unchanged, to the written JSON text, from JSON and from
@@ -20,7 +20,7 @@ use rampart_server::fuzzing::{parse_json, upsert_all};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::fixtures;
+use crate::{fixtures, generate};
 
 pub fn init() {
     fixtures::init();
@@ -28,6 +28,10 @@ pub fn init() {
 
 /// Returns whether the input held a valid document (so the deeper properties were checked).
 pub fn run(data: &[u8]) -> bool {
+    let data = &*generate::input(
+        data,
+        |g| serde_json::json!({"document": generate::document(g), "dry_run": true}),
+    );
     let mut valid = false;
     if let Ok(request) = parse_json::<ApplyRequest>(data) {
         valid |= check_document(&request.document);

@@ -1,6 +1,6 @@
 //! `flag`: a flag body, as `POST /v1/flags` and `PUT /v1/flags/{key}` read it.
 //!
-//! Input: JSON bytes. Read with the server's body parser into a `FlagSpec`, then:
+//! Input: JSON bytes (or structure-aware, see `generate`). Read with the server's body parser into a `FlagSpec`, then:
 //! - validation is deterministic, and a valid flag survives the trips it takes in the
 //!   server: JSON (the store and the API) and the `Flag` deserializer, unchanged;
 //! - inserting it into the demo catalog (`Catalog::upsert_flag`) either succeeds, leaving a
@@ -11,7 +11,7 @@
 use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_server::fuzzing::parse_json;
 
-use crate::fixtures;
+use crate::{fixtures, generate};
 
 pub fn init() {
     fixtures::init();
@@ -19,7 +19,8 @@ pub fn init() {
 
 /// Returns whether the input was a valid flag (so the deeper properties were checked).
 pub fn run(data: &[u8]) -> bool {
-    let Ok(spec) = parse_json::<FlagSpec>(data) else {
+    let data = generate::input(data, generate::flag);
+    let Ok(spec) = parse_json::<FlagSpec>(&data) else {
         return false;
     };
     let verdict = Flag::try_new(spec.clone());

@@ -11,12 +11,16 @@
 //! - [`context_eval`]: an OFREP request body evaluated against rich snapshots.
 //! - [`events`]: a `POST /v1/events` batch parsed and validated.
 //! - [`ledger_canonical`]: the ledger's canonical JSON, and verification of hostile chains.
+//!
+//! `flag`, `document`, `plan` and `context_eval` also take structure-aware input: one that
+//! starts with a NUL byte is read as choices that build the JSON (see [`generate`]).
 
 pub mod context_eval;
 pub mod document;
 pub mod events;
 pub mod fixtures;
 pub mod flag;
+pub mod generate;
 pub mod ledger_canonical;
 pub mod plan;
 

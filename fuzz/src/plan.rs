@@ -1,6 +1,6 @@
 //! `plan`: a rollout plan, as `POST /v1/rollouts` reads and validates it.
 //!
-//! Input: JSON bytes, read with the server's body parser into a `PlanSpec` (its `analysis`
+//! Input: JSON bytes (or structure-aware, see `generate`), read with the server's body parser into a `PlanSpec` (its `analysis`
 //! section is the judge's `AnalysisSpec`) and validated against the demo catalog with
 //! `Plan::try_new`, as the controller does. For a valid plan:
 //! - validation is deterministic, and refused while the flag has an active rollout;
@@ -22,7 +22,7 @@ use rampart_rollout::{
 };
 use rampart_server::fuzzing::parse_json;
 
-use crate::fixtures;
+use crate::{fixtures, generate};
 
 /// 2026-01-01T00:00:00Z: the rollouts start here.
 const START: Millis = 1_767_225_600_000;
@@ -33,7 +33,8 @@ pub fn init() {
 
 /// Returns whether the input was a valid plan (so the deeper properties were checked).
 pub fn run(data: &[u8]) -> bool {
-    let Ok(spec) = parse_json::<PlanSpec>(data) else {
+    let data = generate::input(data, generate::plan);
+    let Ok(spec) = parse_json::<PlanSpec>(&data) else {
         return false;
     };
     let catalog = fixtures::demo_catalog();
@@ -57,7 +58,7 @@ pub fn run(data: &[u8]) -> bool {
     );
     check_steps(&plan);
     check_persisted(&plan, catalog);
-    let seed = fnv(data);
+    let seed = fnv(&data);
     drive(&plan, catalog, None);
     let modes = [
         RollbackMode::Immediate,
@@ -172,7 +173,7 @@ fn drive(plan: &Plan, catalog: &Catalog, rollback: Option<(usize, RollbackMode)>
             transitions <= budget,
             "no end after {transitions} transitions: {state:?}"
         );
-        now += 1_000;
+        now = now.saturating_add(1_000);
         event = match (state.phase, rollback) {
             (Phase::Ramping | Phase::Shadow | Phase::AwaitingApproval, Some((at, mode)))
                 if transitions > at =>
