@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use rampart_eval::{Context, ErrorCode, Reason, Resolution, Snapshot};
 use rampart_model::{Catalog, Document, Flag, Segment, TOTAL_WEIGHT};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The demo's flags-as-code document: two segments, flags of every kind, a prerequisite.
 pub const DEMO_DOCUMENT: &str = include_str!("../../crates/rampart-cli/demo/flags.yaml");
@@ -207,4 +207,27 @@ pub fn check_resolution(catalog: &Catalog, key: &str, resolution: &Resolution<'_
             "flag `{key}`: prerequisite_failed `{failed}` is not a prerequisite"
         );
     }
+}
+
+/// Equal as JSON values, numbers compared by value.
+pub fn same_json(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Number(l), Value::Number(r)) => match (l.as_i128(), r.as_i128()) {
+            (Some(l), Some(r)) if !is_float(left) && !is_float(right) => l == r,
+            _ => l.as_f64() == r.as_f64(),
+        },
+        (Value::Array(l), Value::Array(r)) => {
+            l.len() == r.len() && l.iter().zip(r).all(|(l, r)| same_json(l, r))
+        }
+        (Value::Object(l), Value::Object(r)) => {
+            l.len() == r.len()
+                && l.iter()
+                    .all(|(key, l)| r.get(key).is_some_and(|r| same_json(l, r)))
+        }
+        _ => left == right,
+    }
+}
+
+fn is_float(value: &Value) -> bool {
+    value.as_number().is_some_and(serde_json::Number::is_f64)
 }

@@ -28,6 +28,8 @@ use rampart_ledger::{
     entry_hash, rotation_draft, seal, verify, verify_with_head,
 };
 use serde_json::{Map, Value, json};
+
+use crate::fixtures;
 use sha2::{Digest, Sha256};
 
 /// At most this many elements become entries (signing dominates the time per input).
@@ -76,33 +78,10 @@ fn check_canonical(value: &Value) {
         "not idempotent: the canonical text of its own parse differs"
     );
     assert!(
-        same_value(value, &parsed),
+        fixtures::same_json(value, &parsed),
         "canonical JSON parses to another value: {value} -> {canonical}"
     );
     assert_sorted(&parsed);
-}
-
-/// Equal as JSON values, numbers compared by value.
-fn same_value(left: &Value, right: &Value) -> bool {
-    match (left, right) {
-        (Value::Number(l), Value::Number(r)) => match (l.as_i128(), r.as_i128()) {
-            (Some(l), Some(r)) if !is_float(left) && !is_float(right) => l == r,
-            _ => l.as_f64() == r.as_f64(),
-        },
-        (Value::Array(l), Value::Array(r)) => {
-            l.len() == r.len() && l.iter().zip(r).all(|(l, r)| same_value(l, r))
-        }
-        (Value::Object(l), Value::Object(r)) => {
-            l.len() == r.len()
-                && l.iter()
-                    .all(|(key, l)| r.get(key).is_some_and(|r| same_value(l, r)))
-        }
-        _ => left == right,
-    }
-}
-
-fn is_float(value: &Value) -> bool {
-    value.as_number().is_some_and(serde_json::Number::is_f64)
 }
 
 /// Every object's keys (in parse order, which `preserve_order` keeps) ascend in UTF-16.
