@@ -5,7 +5,9 @@
 //! For every value, `canonical_json` is deterministic and idempotent (the canonical text
 //! of the parse of the canonical text is the same text), and is valid JSON that parses back
 //! to an equal value (numbers compared by value: `1.0` is written `1`, `-0` is `0`), with
-//! every object's keys in strictly increasing UTF-16 order. Sealed as an entry's `detail`,
+//! every object's keys in strictly increasing UTF-16 order; without floats it is exactly
+//! serde_json's compact text of the sorted value, and every float is written with its
+//! shortest round-trip digits. Sealed as an entry's `detail`,
 //! the entry's hash is the SHA-256 of the canonical JSON of its eight hashed fields, and
 //! the one-entry chain verifies, also after a trip through JSON text.
 //!
@@ -82,6 +84,59 @@ fn check_canonical(value: &Value) {
         "canonical JSON parses to another value: {value} -> {canonical}"
     );
     assert_sorted(&parsed);
+    // Without fractions or exponents to format, canonical JSON is serde_json's compact
+    // output of the sorted value: the same escapes, no whitespace.
+    if !has_float(&parsed) {
+        let compact = serde_json::to_string(&parsed).expect("a value serializes");
+        assert_eq!(
+            canonical, compact,
+            "canonical JSON differs from compact JSON"
+        );
+    }
+    check_numbers(value);
+}
+
+fn has_float(value: &Value) -> bool {
+    match value {
+        Value::Number(number) => number.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(members) => members.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// Every float is written with the fewest significant digits that read back as it.
+fn check_numbers(value: &Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                let text = canonical_json(value);
+                let read: f64 = match text.parse() {
+                    Ok(read) => read,
+                    Err(e) => panic!("canonical number {text} does not parse: {e}"),
+                };
+                assert_eq!(read, float, "canonical number {text} is not {float:e}");
+                // Rust's `{:e}` gives the shortest round-trip digits (tie aside).
+                let shortest = significant_digits(&format!("{:e}", float.abs()));
+                assert_eq!(
+                    significant_digits(&text),
+                    shortest,
+                    "canonical number {text} is not the shortest form of {float:e}"
+                );
+            }
+        }
+        Value::Array(items) => items.iter().for_each(check_numbers),
+        Value::Object(members) => members.values().for_each(check_numbers),
+        _ => {}
+    }
+}
+
+/// The significant digits of a decimal number's text: no sign, exponent, point, or
+/// leading and trailing zeros.
+fn significant_digits(text: &str) -> usize {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or_default();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').len()
 }
 
 /// Every object's keys (in parse order, which `preserve_order` keeps) ascend in UTF-16.
