@@ -5,7 +5,8 @@
 //! context, unless absent or null, goes through `Context::from_json`). Every context that
 //! reads is evaluated against one snapshot per spec-vector file in `testdata/eval/` (every
 //! operator, segments, prerequisites up to and past the depth limit, splits, shadow
-//! splits, disabled flags), the model's rich example and the demo's flags, and:
+//! splits, disabled flags), the model's rich example, the demo's flags, and prerequisites
+//! that share flags 17 layers deep, and:
 //! - every flag evaluates to a value or an error code, never a panic (totality), within
 //!   the invariants of `fixtures::check_resolution`;
 //! - evaluation is deterministic, and bulk evaluation agrees with one-by-one evaluation;
@@ -54,9 +55,45 @@ static SNAPSHOTS: LazyLock<Vec<Snapshot>> = LazyLock::new(|| {
                 fixtures::catalog_of(7, &flags, segments).expect("a fixture makes a catalog");
             Snapshot::compile(&catalog)
         })
-        .chain([Snapshot::compile(fixtures::demo_catalog())])
+        .chain([
+            Snapshot::compile(fixtures::demo_catalog()),
+            Snapshot::compile(&diamonds()),
+        ])
         .collect()
 });
+
+/// Prerequisites that share flags, 17 layers deep (the limit) and 3 wide, each flag with a
+/// rule on the context, so which prerequisites hold depends on the request.
+fn diamonds() -> rampart_model::Catalog {
+    const LAYERS: usize = rampart_eval::MAX_PREREQUISITE_DEPTH as usize + 1;
+    let attributes = ["plan", "country", "email", "beta", "age"];
+    let flags: Vec<rampart_model::Flag> = (0..LAYERS)
+        .flat_map(|layer| (0..3).map(move |i| (layer, i)))
+        .map(|(layer, i)| {
+            let prerequisites: Vec<Value> = if layer + 1 < LAYERS {
+                (0..3)
+                    .map(|j| serde_json::json!({"flag": format!("d{}-{j}", layer + 1), "variant": "on"}))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let attribute = attributes[(layer + i) % attributes.len()];
+            let spec = serde_json::json!({
+                "key": format!("d{layer}-{i}"),
+                "kind": "boolean",
+                "variants": {"on": true, "off": false},
+                "default_variant": "off",
+                "prerequisites": prerequisites,
+                "rules": [{"when": [{"attribute": attribute, "op": "in", "values": ["x", 1, true]}],
+                           "serve": {"variant": "off"}}],
+                "fallthrough": {"variant": "on"},
+            });
+            let spec = serde_json::from_value(spec).expect("a diamond flag parses");
+            rampart_model::Flag::try_new(spec).expect("a diamond flag is valid")
+        })
+        .collect();
+    fixtures::catalog_of(3, &flags, []).expect("the diamonds make a catalog")
+}
 
 pub fn init() {
     fixtures::init();
