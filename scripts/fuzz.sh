@@ -25,7 +25,8 @@ Options:
       --resume       continue from DIR/TARGET's queue instead of the seed corpus
       --no-build     use the binaries already built in fuzz/target/release
       --replay       do not fuzz: replay the committed corpus and regressions through every
-                     target as a plain stable \`cargo test\` (what CI runs)
+                     target, and a fixed stream of structure-aware random inputs, as a plain
+                     stable \`cargo test\` (what CI runs)
   -h, --help         show this help
 
 Setup (once per machine; see fuzz/README.md):
@@ -73,7 +74,9 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ && "$timeout_ms" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 if $replay; then
-  exec cargo test --manifest-path "$fuzz_dir/Cargo.toml" --test corpus
+  # As CI does: the root's target dir, so the workspace's debug builds are reused.
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" \
+    exec cargo test --manifest-path "$fuzz_dir/Cargo.toml"
 fi
 
 if ! cargo afl --version >/dev/null 2>&1; then
