@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use rampart_model::api::{ApplyRequest, ApplyResponse, PlannedAction, PlannedChange};
+use rampart_model::{Catalog, Flag};
 use rampart_store::{Change, Precondition};
 use serde::Serialize;
 
@@ -69,11 +70,7 @@ pub async fn apply(
                     fields,
                 });
             }
-            // One check of the catalog the document produces, whatever the order of its
-            // flags: linear in the catalog's size, not per flag.
-            catalog
-                .upsert_flags(flags)
-                .map_err(|e| e.within("document.flags"))?;
+            upsert_all(catalog, flags)?;
             changes.extend(flag_changes);
             if dry_run {
                 changes.clear();
@@ -94,6 +91,15 @@ fn expected(action: PlannedAction, revision: Option<rampart_model::Revision>) ->
         (PlannedAction::Create, _) | (_, None) => Precondition::MustNotExist,
         (_, Some(revision)) => Precondition::Revision(revision),
     }
+}
+
+/// Inserts a document's flags: one check of the catalog they produce, whatever their order
+/// in the document, linear in the catalog's size (not per flag). Errors name the flag by its
+/// place in the document (`document.flags[3]…`).
+pub fn upsert_all(catalog: &mut Catalog, flags: Vec<Flag>) -> Result<(), ApiError> {
+    catalog
+        .upsert_flags(flags)
+        .map_err(|e| e.within("document.flags").into())
 }
 
 /// What applying `wanted` over `existing` does, and which top-level fields change.

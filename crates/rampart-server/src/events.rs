@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Request, State};
 use rampart_judge::Outcome;
-use rampart_model::ErrorCode;
 use rampart_model::api::{EventOutcome, EventRejection, EventTime, EventsResponse, HealthEvent};
+use rampart_model::{Catalog, ErrorCode};
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -173,11 +173,11 @@ fn valid_value_name(name: &str) -> bool {
 
 /// Checks one parsed event against the catalog and turns it into a sample.
 fn check<'e>(
-    live: &crate::state::Published,
+    catalog: &Catalog,
     event: &'e HealthEvent,
     now_ms: u64,
 ) -> Result<Sample<'e>, (ErrorCode, String)> {
-    let Some(flag) = live.catalog().flag(&event.flag) else {
+    let Some(flag) = catalog.flag(&event.flag) else {
         return Err((
             ErrorCode::UnknownFlag,
             format!("flag: no flag `{}`", event.flag),
@@ -248,9 +248,32 @@ pub async fn ingest(
     request: Request,
 ) -> Result<Json<EventsResponse>, ApiError> {
     let bytes = body_bytes(request, &()).await?;
-    let raw = parse_batch(&bytes)?;
-    let now_ms = u64::try_from(controller.now()).unwrap_or(0);
     let published = live.load();
+    let ((accepted, judged), rejected) = validate_batch(
+        &bytes,
+        published.catalog(),
+        || u64::try_from(controller.now()).unwrap_or(0),
+        |samples| (samples.len() as u64, controller.health().ingest(samples)),
+    )?;
+    Ok(Json(EventsResponse {
+        accepted,
+        judged,
+        rejected,
+    }))
+}
+
+/// The pure part of `POST /v1/events`: parses a batch body and checks each event against
+/// `catalog`, as [`ingest`] does, without recording anything. `now_ms` is read once the
+/// body has parsed; `accept` gets the valid events as samples, and its output comes back
+/// with the rejections (sorted by index). Public so the fuzz targets run exactly this.
+pub fn validate_batch<R>(
+    bytes: &[u8],
+    catalog: &Catalog,
+    now_ms: impl FnOnce() -> u64,
+    accept: impl FnOnce(&[Sample<'_>]) -> R,
+) -> Result<(R, Vec<EventRejection>), ApiError> {
+    let raw = parse_batch(bytes)?;
+    let now_ms = now_ms();
     let mut rejected = Vec::new();
     let mut events = Vec::with_capacity(raw.len());
     for (index, raw) in raw.iter().enumerate() {
@@ -261,16 +284,11 @@ pub async fn ingest(
     }
     let mut samples = Vec::with_capacity(events.len());
     for (index, event) in &events {
-        match check(&published, event, now_ms) {
+        match check(catalog, event, now_ms) {
             Ok(sample) => samples.push(sample),
             Err((code, message)) => rejected.push(reject(*index, code, message)),
         }
     }
     rejected.sort_by_key(|r| r.index);
-    let judged = controller.health().ingest(&samples);
-    Ok(Json(EventsResponse {
-        accepted: samples.len() as u64,
-        judged,
-        rejected,
-    }))
+    Ok((accept(&samples), rejected))
 }

@@ -45,6 +45,19 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use rampart_store::{SqliteStore, Store, StoreError};
 
+/// The pure steps of request handling that the fuzz targets (`fuzz/`) drive directly, so
+/// they exercise exactly what the handlers run: admin JSON bodies are read with
+/// [`parse_json`](fuzzing::parse_json), `POST /v1/apply` inserts a document's flags with
+/// [`upsert_all`](fuzzing::upsert_all), OFREP bodies with
+/// [`parse_ofrep_request`](fuzzing::parse_ofrep_request), and `POST /v1/events` is
+/// [`events::validate_batch`]. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::apply::upsert_all;
+    pub use crate::extract::parse_json;
+    pub use crate::ofrep::parse_body as parse_ofrep_request;
+}
+
 pub use config::{Config, Storage};
 pub use controller::Controller;
 pub use error::ApiError;

@@ -177,12 +177,13 @@ impl RequestError {
 
 /// What a request asked for: its context, and a digest of that context that does not depend
 /// on how the JSON was written (member order, whitespace), for the bulk ETag.
-struct Parsed {
-    context: Context,
-    context_digest: String,
+#[derive(Debug)]
+pub struct Parsed {
+    pub context: Context,
+    pub context_digest: String,
 }
 
-/// Reads the body and parses `{"context": {...}}`. An empty body means an empty context.
+/// Reads the body and parses it ([`parse_body`]).
 fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestError> {
     let body = body.map_err(|rejection| {
         if let Some(timeout) = crate::deadline::is_deadline(&rejection) {
@@ -204,6 +205,13 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestE
             details: rejection.body_text(),
         }
     })?;
+    parse_body(&body).map_err(|(code, details)| RequestError::bad_request(code, details))
+}
+
+/// Parses a whole body, `{"context": {...}}`; an empty one is an empty context. A body
+/// that is not JSON is `PARSE_ERROR`; one of the wrong shape (an array included), with a
+/// key given twice, or with a context that is not one, is `INVALID_CONTEXT`.
+pub fn parse_body(body: &[u8]) -> Result<Parsed, (&'static str, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Parsed {
             context: Context::new(None),
@@ -212,20 +220,19 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestE
     }
     // Strict: an array for the body or the context is a wrong shape, and so is a key given
     // twice anywhere (which would otherwise silently keep one value).
-    let request: EvaluationRequest = rampart_model::json::from_slice(&body).map_err(|e| {
+    let request: EvaluationRequest = rampart_model::json::from_slice(body).map_err(|e| {
         let code = if e.code() == rampart_model::ErrorCode::Parse {
             "PARSE_ERROR"
         } else {
             "INVALID_CONTEXT"
         };
-        RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
+        (code, format!("cannot parse the request body: {e}"))
     })?;
     let context_value = request.context.unwrap_or(Value::Null);
     let context_digest = digest(&context_value);
     let context = match context_value {
         Value::Null => Context::new(None),
-        context => Context::from_json(context)
-            .map_err(|e| RequestError::bad_request("INVALID_CONTEXT", e.to_string()))?,
+        context => Context::from_json(context).map_err(|e| ("INVALID_CONTEXT", e.to_string()))?,
     };
     Ok(Parsed {
         context,

@@ -3,6 +3,14 @@
 //! Internally an evaluation produces an [`Outcome`] of indices; names, values and error
 //! messages are looked up only when it becomes a public [`Resolution`], so the prerequisite
 //! recursion and the success path allocate nothing.
+//!
+//! Prerequisites may share flags (A needs B and C, both need D). Each evaluation remembers
+//! the outcome of every prerequisite flag it evaluated ([`Memo`]), so a flag is evaluated
+//! once per evaluation rather than once per path to it: without that, a valid catalog of a
+//! few dozen flags in layers could take 3^16 steps. The memo's slots live in a per-thread
+//! scratch buffer that is reused, so the success path still allocates nothing once warm.
+
+use std::cell::RefCell;
 
 use crate::MAX_PREREQUISITE_DEPTH;
 use crate::bucket::bucket_of_value;
@@ -38,7 +46,7 @@ enum Failure {
 }
 
 impl Outcome {
-    fn serve(variant: usize, reason: Reason) -> Outcome {
+    const fn serve(variant: usize, reason: Reason) -> Outcome {
         Outcome {
             variant,
             reason,
@@ -58,7 +66,95 @@ impl Outcome {
     }
 }
 
+/// The outcomes of the prerequisite flags one evaluation has evaluated so far.
+///
+/// An outcome depends on the depth it was evaluated at only through [`Failure::TooDeep`]:
+/// an outcome that was not too deep at some depth is the same at any smaller depth (the same
+/// flags are walked, each with more room), so a slot keeps the deepest depth its outcome
+/// holds for. Too-deep outcomes are not kept; they end the whole evaluation anyway.
+#[derive(Debug, Default)]
+struct Memo {
+    /// Bumped for each evaluation, so earlier evaluations' slots read as empty without
+    /// clearing them. Slots of generation 0 are never current.
+    generation: u32,
+    /// By flag index in the snapshot.
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    generation: u32,
+    depth: u32,
+    outcome: Outcome,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    generation: 0,
+    depth: 0,
+    outcome: Outcome::serve(0, Reason::Default),
+};
+
+impl Memo {
+    /// Starts a new evaluation over a snapshot of `flags` flags.
+    fn begin(&mut self, flags: usize) {
+        if self.slots.len() < flags {
+            self.slots.resize(flags, EMPTY_SLOT);
+        }
+        self.generation = match self.generation.checked_add(1) {
+            Some(generation) => generation,
+            None => {
+                self.slots.fill(EMPTY_SLOT);
+                1
+            }
+        };
+    }
+
+    /// The outcome of flag `index` at `depth`, if this evaluation already knows it.
+    fn get(&self, index: usize, depth: u32) -> Option<Outcome> {
+        self.slots
+            .get(index)
+            .filter(|slot| slot.generation == self.generation && depth <= slot.depth)
+            .map(|slot| slot.outcome)
+    }
+
+    /// Records the (not too deep) outcome of flag `index` evaluated at `depth`.
+    fn put(&mut self, index: usize, depth: u32, outcome: Outcome) {
+        let generation = self.generation;
+        if let Some(slot) = self.slots.get_mut(index)
+            && (slot.generation != generation || slot.depth < depth)
+        {
+            *slot = Slot {
+                generation,
+                depth,
+                outcome,
+            };
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's reusable memo, so evaluations don't allocate one.
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
 impl Snapshot {
+    /// Evaluates `flag` from the top, with a memo when it has prerequisites.
+    fn evaluate_top(&self, flag: &CompiledFlag, context: &Context) -> Outcome {
+        let fresh = |memo: &mut Memo| {
+            memo.begin(self.flags.len());
+            self.evaluate_flag(flag, context, 0, memo)
+        };
+        if flag.prerequisites.is_empty() {
+            // No prerequisite is looked up, so an empty memo (no allocation) will do.
+            return self.evaluate_flag(flag, context, 0, &mut Memo::default());
+        }
+        MEMO.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut memo) => fresh(&mut memo),
+            Err(_) => fresh(&mut Memo::default()),
+        })
+        .unwrap_or_else(|_| fresh(&mut Memo::default()))
+    }
+
     /// Evaluates the flag at `index` and turns the outcome into a [`Resolution`].
     pub(super) fn resolve<'s>(&'s self, index: usize, context: &Context) -> Resolution<'s> {
         let Some(flag) = self.flags.get(index) else {
@@ -71,7 +167,7 @@ impl Snapshot {
                 metadata: Metadata::default(),
             };
         };
-        let outcome = self.evaluate_flag(flag, context, 0);
+        let outcome = self.evaluate_top(flag, context);
         let variant = flag.variants.get(outcome.variant);
         let (error_code, error_message) = match outcome.failure {
             None => (None, None),
@@ -131,7 +227,13 @@ impl Snapshot {
         }
     }
 
-    fn evaluate_flag(&self, flag: &CompiledFlag, context: &Context, depth: u32) -> Outcome {
+    fn evaluate_flag(
+        &self,
+        flag: &CompiledFlag,
+        context: &Context,
+        depth: u32,
+        memo: &mut Memo,
+    ) -> Outcome {
         if depth > MAX_PREREQUISITE_DEPTH {
             return Outcome::failed(flag, Failure::TooDeep);
         }
@@ -139,15 +241,24 @@ impl Snapshot {
             return Outcome::serve(flag.default_variant, Reason::Disabled);
         }
         for (position, prerequisite) in flag.prerequisites.iter().enumerate() {
-            let target = prerequisite.flag.and_then(|index| self.flags.get(index));
+            let target = prerequisite
+                .flag
+                .and_then(|index| Some((index, self.flags.get(index)?)));
             let held = match target {
                 // A missing flag would resolve to FLAG_NOT_FOUND, which never holds.
                 None => false,
-                Some(target) => {
-                    let outcome = self.evaluate_flag(target, context, depth + 1);
-                    if outcome.failure == Some(Failure::TooDeep) {
-                        return Outcome::failed(flag, Failure::TooDeep);
-                    }
+                Some((index, target)) => {
+                    let outcome = match memo.get(index, depth + 1) {
+                        Some(outcome) => outcome,
+                        None => {
+                            let outcome = self.evaluate_flag(target, context, depth + 1, memo);
+                            if outcome.failure == Some(Failure::TooDeep) {
+                                return Outcome::failed(flag, Failure::TooDeep);
+                            }
+                            memo.put(index, depth + 1, outcome);
+                            outcome
+                        }
+                    };
                     outcome.failure.is_none()
                         && outcome.reason != Reason::Disabled
                         && prerequisite.variant == Some(outcome.variant)
