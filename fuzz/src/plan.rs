@@ -14,7 +14,7 @@
 //!   back, and ends on the candidate (completed) or the base flag (rolled back).
 
 use rampart_model::{Catalog, Flag, FlagSpec, FlagState};
-use rampart_rollout::actuate::materialize;
+use rampart_rollout::actuate::{flag_effect, materialize};
 use rampart_rollout::view::progress;
 use rampart_rollout::{
     Action, Decision, Event, Millis, Phase, Plan, PlanSpec, RollbackMode, RolloutState, StepKind,
@@ -222,18 +222,7 @@ fn drive(plan: &Plan, catalog: &Catalog, rollback: Option<(usize, RollbackMode)>
 /// flag that fits the catalog, and what `Verify` later expects.
 fn commit(plan: &Plan, base: &FlagSpec, catalog: &mut Catalog, actions: &[Action]) {
     let current = catalog.flag(plan.flag()).expect("the flag stays").clone();
-    let mut spec: Option<FlagSpec> = None;
-    for action in actions {
-        if let Action::SetWeights(target) = action {
-            let mut next = materialize(base, plan, target);
-            next.state = current.spec().state;
-            spec = Some(next);
-        }
-    }
-    if actions.contains(&Action::DisableFlag) {
-        spec.get_or_insert_with(|| current.spec().clone()).state = FlagState::Disabled;
-    }
-    if let Some(spec) = spec {
+    if let Some(spec) = flag_effect(plan, base, current.spec(), actions) {
         let flag = match Flag::try_new(spec) {
             Ok(flag) => flag,
             Err(e) => panic!("the rollout produced an invalid flag: {e}"),

@@ -5,10 +5,34 @@
 //! so raising its weight keeps everyone who already had it (monotonic assignment).
 
 use indexmap::IndexMap;
-use rampart_model::{Condition, FlagSpec, Rule, Serve, TOTAL_WEIGHT};
+use rampart_model::{Condition, FlagSpec, FlagState, Rule, Serve, TOTAL_WEIGHT};
 
-use crate::machine::Target;
+use crate::machine::{Action, Target};
 use crate::plan::Plan;
+
+/// The flag the actions of one step ask for, given the flag as it is now (`current`), or
+/// `None` when they leave it as it is. The rollout owns the rules and fallthrough it
+/// materializes; the flag's `state` stays the operator's, except that a kill rollback
+/// disables it. What the controller commits, and what the `plan` fuzz target checks.
+pub fn flag_effect(
+    plan: &Plan,
+    base: &FlagSpec,
+    current: &FlagSpec,
+    actions: &[Action],
+) -> Option<FlagSpec> {
+    let mut spec: Option<FlagSpec> = None;
+    for action in actions {
+        if let Action::SetWeights(target) = action {
+            let mut next = materialize(base, plan, target);
+            next.state = current.state;
+            spec = Some(next);
+        }
+    }
+    if actions.contains(&Action::DisableFlag) {
+        spec.get_or_insert_with(|| current.clone()).state = FlagState::Disabled;
+    }
+    spec.filter(|s| s != current)
+}
 
 /// The flag as it must be to serve `target`. `base` is the flag as it was when the
 /// rollout started; `Restored` returns it unchanged.

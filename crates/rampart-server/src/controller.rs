@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rampart_judge::Observations;
-use rampart_model::{Flag, FlagSpec, FlagState};
-use rampart_rollout::actuate::materialize;
+use rampart_model::{Flag, FlagSpec};
+use rampart_rollout::actuate::{flag_effect, materialize};
 use rampart_rollout::view::{HistoryEvent, RolloutList, RolloutView, progress};
 use rampart_rollout::{
     Action, Decision, Event, Evidence, Gate, Millis, Plan, PlanSpec, RollbackTimings, RolloutState,
@@ -76,29 +76,6 @@ fn flag_not_found(plan: &Plan) -> ApiError {
         kind: "flag",
         key: plan.flag().to_owned(),
     }
-}
-
-/// The flag the actions ask for, or `None` when they leave it as it is. The rollout owns
-/// the rules and fallthrough it materializes; the flag's `state` stays the operator's,
-/// except that a kill rollback disables it.
-fn flag_effect(
-    plan: &Plan,
-    base: &FlagSpec,
-    current: &Flag,
-    actions: &[Action],
-) -> Option<FlagSpec> {
-    let mut spec: Option<FlagSpec> = None;
-    for action in actions {
-        if let Action::SetWeights(target) = action {
-            let mut next = materialize(base, plan, target);
-            next.state = current.spec().state;
-            spec = Some(next);
-        }
-    }
-    if actions.contains(&Action::DisableFlag) {
-        spec.get_or_insert_with(|| current.spec().clone()).state = FlagState::Disabled;
-    }
-    spec.filter(|s| s != current.spec())
 }
 
 /// The custom values a plan's analysis compares.
@@ -361,7 +338,7 @@ impl Controller {
                         plan.flag()
                     )));
                 }
-                if let Some(spec) = flag_effect(plan, base, &flag, actions) {
+                if let Some(spec) = flag_effect(plan, base, flag.spec(), actions) {
                     let flag = Flag::try_new(spec).map_err(|e| {
                         ApiError::Internal(format!("rollout produced an invalid flag: {e}"))
                     })?;
