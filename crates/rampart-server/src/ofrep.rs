@@ -24,22 +24,54 @@ use rampart_model::Revision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::openapi::tags;
 use crate::state::Live;
 
-#[derive(Deserialize)]
+/// `{"context": {...}}`; an empty body, a missing or a `null` context is an empty context.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = OfrepEvaluationRequest)]
 struct EvaluationRequest {
+    /// The evaluation context: `targetingKey` and any attributes rules test.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     context: Option<Value>,
 }
 
-#[derive(Serialize)]
+/// A flag's value for the context.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepSuccess)]
 struct Success<'a> {
     key: &'a str,
+    /// The variant's value: a boolean, string, number or object, as the flag's kind says.
+    #[schema(value_type = Value)]
     value: &'a Value,
+    #[schema(schema_with = reason_schema)]
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     variant: Option<&'a str>,
     metadata: Metadata<'a>,
+}
+
+/// The reasons a success carries (see the module documentation).
+fn reason_schema() -> utoipa::openapi::Object {
+    crate::openapi::string_enum(&[
+        Reason::Static.as_str(),
+        Reason::TargetingMatch.as_str(),
+        Reason::Split.as_str(),
+        Reason::Disabled.as_str(),
+    ])
+}
+
+/// The codes a failure carries: `FLAG_NOT_FOUND` (404); `PARSE_ERROR`, `INVALID_CONTEXT`,
+/// `TARGETING_KEY_MISSING` and `GENERAL` (400; `GENERAL` also for 408 and 413).
+fn error_code_schema() -> utoipa::openapi::Object {
+    crate::openapi::string_enum(&[
+        ErrorCode::FlagNotFound.as_str(),
+        ErrorCode::ParseError.as_str(),
+        ErrorCode::InvalidContext.as_str(),
+        ErrorCode::TargetingKeyMissing.as_str(),
+        ErrorCode::General.as_str(),
+    ])
 }
 
 /// The reason as the OFREP success schema lists it (see the module documentation).
@@ -51,14 +83,19 @@ fn wire_reason(reason: Reason) -> &'static str {
 }
 
 /// OFREP metadata values must be booleans, strings or numbers.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OfrepMetadata)]
 struct Metadata<'a> {
+    /// The config revision evaluated.
     revision: Revision,
+    /// The index of the rule that matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<u32>,
+    /// The context's bucket (0 to 9,999) when a split decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<u32>,
+    /// The prerequisite flag that did not hold: the default variant was served.
     #[serde(skip_serializing_if = "Option::is_none")]
     prerequisite_failed: Option<&'a str>,
     /// No rule matched: the flag's fallthrough served (evaluation's `DEFAULT`).
@@ -69,30 +106,40 @@ struct Metadata<'a> {
     shadow_variant: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+/// Why a flag (or the request) could not be evaluated. `key` is absent when a bulk request
+/// fails as a whole.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OfrepFailure)]
 struct Failure<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
+    #[schema(schema_with = error_code_schema)]
     error_code: &'static str,
+    #[schema(value_type = String)]
     error_details: Cow<'a, str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = OfrepResult)]
 enum Entry<'a> {
     Success(Success<'a>),
     Failure(Failure<'a>),
 }
 
-#[derive(Serialize)]
+/// Every flag for one context.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepBulk)]
 struct Bulk<'a> {
     flags: Vec<Entry<'a>>,
     metadata: BulkMetadata,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepBulkMetadata)]
 struct BulkMetadata {
+    /// The config revision evaluated.
     revision: Revision,
 }
 
@@ -242,6 +289,15 @@ fn digest(context: &Value) -> String {
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags/{key}", tag = tags::OFREP,
+    params(("key" = String, Path, description = "The flag's key.")),
+    request_body(content = Option<EvaluationRequest>, description = "The context; an empty body is an empty context."),
+    responses(
+        (status = 200, description = "The flag's value for this context.", body = Success<'static>),
+        (status = 400, description = "The body is not JSON (`PARSE_ERROR`) or not an object with an object `context` \
+            (`INVALID_CONTEXT`), a split needs a `targetingKey` (`TARGETING_KEY_MISSING`), or the flag can't be evaluated (`GENERAL`).", body = Failure<'static>),
+        (status = 404, description = "No flag with this key (`FLAG_NOT_FOUND`).", body = Failure<'static>),
+    ))]
 pub async fn evaluate_one(
     State(live): State<Live>,
     Path(key): Path<String>,
@@ -265,6 +321,17 @@ pub async fn evaluate_one(
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag for one context, with an `ETag` over the
 /// config revision and the context, so polling clients get `304 Not Modified` cheaply.
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags", tag = tags::OFREP,
+    params(("If-None-Match" = Option<String>, Header,
+        description = "An `ETag` from an earlier answer for the same context (a list, weak or unquoted tags, or `*`): 304 when nothing changed.")),
+    request_body(content = Option<EvaluationRequest>, description = "The context; an empty body is an empty context."),
+    responses(
+        (status = 200, description = "Every flag for this context; one that fails is an `OfrepFailure` in the list.", body = Bulk<'static>,
+            headers(("ETag" = String, description = "The config revision and a digest of the context."))),
+        (status = 304, description = "Nothing changed since the `If-None-Match` tag.",
+            headers(("ETag" = String, description = "The same tag."))),
+        (status = 400, description = "The body is not JSON (`PARSE_ERROR`) or not an object with an object `context` (`INVALID_CONTEXT`).", body = Failure<'static>),
+    ))]
 pub async fn evaluate_bulk(
     State(live): State<Live>,
     headers: HeaderMap,
