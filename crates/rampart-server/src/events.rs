@@ -107,10 +107,11 @@ pub struct EventBatch;
 
 impl utoipa::PartialSchema for EventBatch {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Object};
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, SchemaType};
+        let anything = ObjectBuilder::new().schema_type(SchemaType::AnyValue);
         let item = AnyOfBuilder::new()
             .item(utoipa::openapi::Ref::from_schema_name("HealthEvent"))
-            .item(Object::new())
+            .item(anything)
             .description(Some(
                 "A `HealthEvent`. Anything else is listed in `rejected` with its index and code.",
             ));

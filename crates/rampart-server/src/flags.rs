@@ -2,7 +2,7 @@
 //! revert. Every change goes through `AppState::mutate`, one transaction each.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_model::api::{Deleted, FlagList, FlagResource, History, HistoryItem, RevertRequest};
@@ -10,7 +10,7 @@ use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IfMatch, etag};
 use crate::openapi::{ActorHeader, IfMatchHeader, tags};
 use crate::page::{self, KeyPage, RevisionPage};
 use crate::state::{AppState, Published};
@@ -92,11 +92,12 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/flags/{key}", tag = tags::FLAGS, params(("key" = String, Path, description = "The flag's key.")),
     responses(
         (status = 200, description = "The flag and its metadata.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
         (status = 404, description = "No flag with this key.", body = ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(with_etag(resource(&state.published(), &key)?))
 }
@@ -151,7 +152,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
     ApiJson(spec): ApiJson<FlagSpec>,
@@ -210,7 +211,7 @@ async fn put_existing(
     params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
     responses(
         (status = 200, description = "Deleted.", body = Deleted),
-        (status = 400, description = "A malformed header.", body = ErrorBody),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
         (status = 404, description = "No flag with this key.", body = ErrorBody),
         (status = 409, description = "Other flags depend on it, an active rollout owns it, or it changed meanwhile.", body = ErrorBody),
         (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
@@ -218,7 +219,7 @@ async fn put_existing(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
@@ -285,7 +286,7 @@ async fn set_state(
     params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
     responses(
         (status = 200, description = "Enabled (or already so).", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
-        (status = 400, description = "A malformed header.", body = ErrorBody),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
         (status = 404, description = "No flag with this key.", body = ErrorBody),
         (status = 409, description = "The flag changed meanwhile.", body = ErrorBody),
         (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
@@ -293,7 +294,7 @@ async fn set_state(
     ))]
 pub async fn enable(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -305,7 +306,7 @@ pub async fn enable(
     params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
     responses(
         (status = 200, description = "Disabled (or already so): it serves its default variant, reason `DISABLED`.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
-        (status = 400, description = "A malformed header.", body = ErrorBody),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
         (status = 404, description = "No flag with this key.", body = ErrorBody),
         (status = 409, description = "The flag changed meanwhile.", body = ErrorBody),
         (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
@@ -313,7 +314,7 @@ pub async fn enable(
     ))]
 pub async fn disable(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -324,12 +325,12 @@ pub async fn disable(
     params(("key" = String, Path, description = "The flag's key."), RevisionPage),
     responses(
         (status = 200, description = "A page of the flag's versions, oldest first.", body = History<FlagSpec>),
-        (status = 400, description = "A malformed `after` or `limit`.", body = ErrorBody),
+        (status = 400, description = "A malformed path parameter, `after` or `limit`.", body = ErrorBody),
         (status = 404, description = "No flag with this key ever existed.", body = ErrorBody),
     ))]
 pub async fn history(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<FlagSpec>>, ApiError> {
     let limit = page::limit(query.limit, page::MAX_PAGE)?;
@@ -385,7 +386,7 @@ fn op_name(op: HistoryOp) -> &'static str {
     ))]
 pub async fn revert(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     ApiJson(request): ApiJson<RevertRequest>,
 ) -> Result<impl IntoResponse, ApiError> {

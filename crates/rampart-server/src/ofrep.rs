@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -27,14 +27,22 @@ use serde_json::Value;
 use crate::openapi::tags;
 use crate::state::Live;
 
-/// `{"context": {...}}`; an empty body, a missing or a `null` context is an empty context.
+/// `{"context": {...}}`; an empty body or a missing context is an empty context. A context
+/// that is present must be an object: `null` is refused like any other non-object, as the
+/// OFREP spec has it.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = OfrepEvaluationRequest)]
 struct EvaluationRequest {
     /// The evaluation context: `targetingKey` and any attributes rules test.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
     context: Option<Value>,
+}
+
+/// A member that is present is `Some`, even when it is `null` (serde's `Option` would read
+/// `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// A flag's value for the context.
@@ -267,12 +275,21 @@ fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Parsed, RequestE
         };
         RequestError::bad_request(code, format!("cannot parse the request body: {e}"))
     })?;
-    let context_value = request.context.unwrap_or(Value::Null);
-    let context_digest = digest(&context_value);
-    let context = match context_value {
-        Value::Null => Context::new(None),
-        context => Context::from_json(context)
-            .map_err(|e| RequestError::bad_request("INVALID_CONTEXT", e.to_string()))?,
+    let (context, context_digest) = match request.context {
+        None => (Context::new(None), digest(&Value::Null)),
+        Some(Value::Null) => {
+            return Err(RequestError::bad_request(
+                "INVALID_CONTEXT",
+                "`context` is null; send an object, or leave it out for an empty context"
+                    .to_owned(),
+            ));
+        }
+        Some(context) => {
+            let context_digest = digest(&context);
+            let context = Context::from_json(context)
+                .map_err(|e| RequestError::bad_request("INVALID_CONTEXT", e.to_string()))?;
+            (context, context_digest)
+        }
     };
     Ok(Parsed {
         context,
@@ -300,9 +317,18 @@ fn digest(context: &Value) -> String {
     ))]
 pub async fn evaluate_one(
     State(live): State<Live>,
-    Path(key): Path<String>,
+    uri: axum::http::Uri,
+    key: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // A key that is not UTF-8 once percent-decoded names no flag; the request is malformed.
+    let key = match key {
+        Ok(Path(key)) => key,
+        Err(rejection) => {
+            let error = RequestError::bad_request("GENERAL", rejection.body_text());
+            return error.respond(Some(&lossy_key(&uri)));
+        }
+    };
     let context = match parse_request(body) {
         Ok(parsed) => parsed.context,
         Err(error) => return error.respond(Some(&key)),
@@ -370,6 +396,32 @@ pub async fn evaluate_bulk(
     );
     insert_etag(&mut response, &etag);
     response
+}
+
+/// The last path segment, percent-decoded with invalid UTF-8 replaced, to name the key that
+/// could not be read.
+fn lossy_key(uri: &axum::http::Uri) -> String {
+    let segment = uri.path().rsplit('/').next().unwrap_or_default();
+    let mut bytes = Vec::with_capacity(segment.len());
+    let mut rest = segment.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        let decoded = (first == b'%')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                bytes.push(byte);
+                rest = &tail[2..];
+            }
+            None => {
+                bytes.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Feeds the per-variant counters that rollouts read as samples.

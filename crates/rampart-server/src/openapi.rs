@@ -53,12 +53,12 @@ pub fn string_enum(values: &[&str]) -> Object {
 #[into_params(parameter_in = Header)]
 pub struct ActorHeader {
     /// Who makes the change, recorded in history and the ledger (`anonymous` when absent):
-    /// 1 to 128 printable ASCII characters, surrounding spaces trimmed.
+    /// 1 to 128 printable ASCII characters (HTTP strips the spaces around a header value).
     #[param(
         rename = "X-Rampart-Actor",
         min_length = 1,
         max_length = 128,
-        pattern = r"^ *[!-~]( *[!-~])* *$"
+        pattern = r"^[!-~]([ \t]*[!-~])*$"
     )]
     pub actor: Option<String>,
 }
@@ -71,7 +71,7 @@ pub struct ActorHeader {
 pub struct IfMatchHeader {
     /// The object's revision as read (its `ETag`): `12`, `"12"` or `W/"12"`. The change is
     /// refused with `412 REVISION_MISMATCH` when the object has changed since.
-    #[param(rename = "If-Match", pattern = r#"^(W/)?"?[0-9]+"?$"#)]
+    #[param(rename = "If-Match", pattern = r#"^((W/)?"[0-9]+"|[0-9]+)$"#)]
     pub if_match: Option<String>,
 }
 
@@ -284,6 +284,7 @@ fn narrow_errors(operation: &mut Operation, statuses: &mut std::collections::BTr
 ///   schema named `u64` or `i64`: it is inlined, and those schemas dropped;
 /// - an optional header or query parameter is not sent rather than sent as `null`: its
 ///   schema does not list `null`;
+/// - unsigned integers are `uint64`/`uint32` with their real maximum (see `unsigned_ranges`);
 /// - operation ids are the handler's name, which repeats across areas (`update`): each is
 ///   prefixed with its tag (`flags_update`) so that ids are unique, as OpenAPI requires.
 pub fn tidy(document: &OpenApi) -> serde_json::Value {
@@ -296,6 +297,7 @@ pub fn tidy(document: &OpenApi) -> serde_json::Value {
         })
         .collect();
     inline_references(&mut document, &aliases);
+    unsigned_ranges(&mut document);
     if let Some(schemas) = document
         .pointer_mut("/components/schemas")
         .and_then(serde_json::Value::as_object_mut)
@@ -343,6 +345,32 @@ fn inline_references(value: &mut serde_json::Value, aliases: &[(String, serde_js
                 inline_references(item, aliases);
             }
         }
+        _ => {}
+    }
+}
+
+/// utoipa writes `u64` as `format: int64` with `minimum: 0`, and `u32` as `int32`: signed
+/// ranges, so a validator would call 2^63 out of range where the server reads it. Unsigned
+/// integers get their own format and their real maximum instead.
+fn unsigned_ranges(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            let unsigned = object.get("minimum").and_then(serde_json::Value::as_f64) == Some(0.0);
+            let format = object.get("format").and_then(serde_json::Value::as_str);
+            let widened = match format {
+                Some("int64") if unsigned => Some(("uint64", serde_json::Value::from(u64::MAX))),
+                Some("int32") if unsigned => Some(("uint32", serde_json::Value::from(u32::MAX))),
+                _ => None,
+            };
+            if let Some((format, maximum)) = widened {
+                object.insert("format".to_owned(), format.into());
+                object.entry("maximum").or_insert(maximum);
+            }
+            for value in object.values_mut() {
+                unsigned_ranges(value);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unsigned_ranges),
         _ => {}
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rampart_rollout::view::{RolloutList, RolloutView};
 use rampart_rollout::{Event, PlanSpec, RollbackMode};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::controller::Controller;
 use crate::counters::CountsReport;
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IdPath};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IdPath};
 use crate::openapi::{ActorHeader, tags};
 use crate::page;
 use crate::state::AppState;
@@ -236,11 +236,12 @@ pub async fn rollback(
     params(("key" = String, Path, description = "The flag's key.")),
     responses(
         (status = 200, description = "Evaluations per variant since the server started, and shadow pairs.", body = CountsReport),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
         (status = 404, description = "No flag with this key.", body = ErrorBody),
     ))]
 pub async fn counts(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Json<CountsReport>, ApiError> {
     let counters = state
         .counters()

@@ -1,7 +1,7 @@
 //! `/v1/segments`: create, read, update, delete and history of reusable segments.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use rampart_model::api::{Deleted, History, SegmentList, SegmentResource};
@@ -9,7 +9,7 @@ use rampart_model::{Segment, SegmentSpec};
 use rampart_store::{Change, Precondition, StoreError};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IfMatch, etag};
 use crate::flags::history_page;
 use crate::openapi::{ActorHeader, IfMatchHeader, tags};
 use crate::page::{self, KeyPage, RevisionPage};
@@ -75,11 +75,12 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/segments/{name}", tag = tags::SEGMENTS, params(("name" = String, Path, description = "The segment's name.")),
     responses(
         (status = 200, description = "The segment and its metadata.", body = SegmentResource, headers(("ETag" = String, description = "The segment's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
         (status = 404, description = "No segment with this name.", body = ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(with_etag(resource(&state.published(), &name)?))
 }
@@ -134,7 +135,7 @@ pub async fn create(
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
     ApiJson(spec): ApiJson<SegmentSpec>,
@@ -180,7 +181,7 @@ pub async fn update(
     params(("name" = String, Path, description = "The segment's name."), ActorHeader, IfMatchHeader),
     responses(
         (status = 200, description = "Deleted.", body = Deleted),
-        (status = 400, description = "A malformed header.", body = ErrorBody),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
         (status = 404, description = "No segment with this name.", body = ErrorBody),
         (status = 409, description = "Flags or an active rollout's ring use it, or it changed meanwhile.", body = ErrorBody),
         (status = 412, description = "`If-Match` is not the segment's revision.", body = ErrorBody),
@@ -188,7 +189,7 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
@@ -236,12 +237,12 @@ pub async fn delete(
     params(("name" = String, Path, description = "The segment's name."), RevisionPage),
     responses(
         (status = 200, description = "A page of the segment's versions, oldest first.", body = History<SegmentSpec>),
-        (status = 400, description = "A malformed `after` or `limit`.", body = ErrorBody),
+        (status = 400, description = "A malformed path parameter, `after` or `limit`.", body = ErrorBody),
         (status = 404, description = "No segment with this name ever existed.", body = ErrorBody),
     ))]
 pub async fn history(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<SegmentSpec>>, ApiError> {
     let limit = page::limit(query.limit, page::MAX_PAGE)?;
