@@ -86,7 +86,16 @@ done
 # 1. Schemathesis, pinned, in a venv under target/ (so `cargo clean` removes it too).
 if [[ "$("$VENV/bin/st" --version 2>/dev/null || true)" != *"$SCHEMATHESIS_VERSION"* ]]; then
     echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
-    python3 -m venv "$VENV"
+    if ! python3 -m venv --clear "$VENV"; then
+        # Debian's own python3 keeps venv in a package of its own.
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+            apt-get install -y -qq python3-venv >/dev/null
+            python3 -m venv --clear "$VENV"
+        else
+            echo "python3 -m venv failed: install python3-venv" >&2
+            exit 2
+        fi
+    fi
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 ST="$VENV/bin/st"
@@ -233,11 +242,18 @@ run_pass ofrep "$WORK/ofrep-openapi.json" --url "$BASE" --exclude-path /ofrep/v1
 
 # 6. Verdict.
 FAILED=0
+PASSED_PASSES=0
+FAILED_PASSES=0
 echo
 echo "== summary (seed $SEED, max examples $MAX_EXAMPLES per operation and phase)"
 for name in rampart ofrep; do
     printf '  %-8s %-28s %4ss\n' "$name" "${RESULT[$name]}" "${SECONDS_TAKEN[$name]}"
-    [[ "${RESULT[$name]}" == ok ]] || FAILED=1
+    if [[ "${RESULT[$name]}" == ok ]]; then
+        PASSED_PASSES=$((PASSED_PASSES + 1))
+    else
+        FAILED=1
+        FAILED_PASSES=$((FAILED_PASSES + 1))
+    fi
 done
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "  the server died during the run; its log:" >&2
@@ -249,7 +265,8 @@ elif grep -q "panicked" "$WORK/server.log"; then
     FAILED=1
 fi
 if ((FAILED)); then
-    echo "schemathesis: FAIL" >&2
+    echo "schemathesis: FAIL (reproduce: SEED=$SEED MAX_EXAMPLES=$MAX_EXAMPLES KEEP=1 $0)" >&2
+    echo "schemathesis: $PASSED_PASSES passed, $FAILED_PASSES failed"
     exit 1
 fi
-echo "schemathesis: ok"
+echo "schemathesis: $PASSED_PASSES passed, 0 failed"
