@@ -169,6 +169,10 @@ api POST /ofrep/v1/evaluate/flags '{"context": {"targetingKey": "seed", "plan": 
 # Half the time a path key, name or id is one that exists, so operations reach real objects
 # rather than only 404s; the other half Schemathesis generates its own.
 cat >"$WORK/schemathesis.toml" <<EOF
+# No crash cache: the same seed gives the same run, and nothing is written to the work tree.
+[cache]
+enabled = false
+
 [dictionaries.flag-keys]
 values = ["new-checkout", "banner-text", "max-items", "theme", "gated", "old-banner", "search-v2"]
 [dictionaries.segment-names]
@@ -216,8 +220,9 @@ run_pass() { # NAME SCHEMA [extra st options...]
     echo
     echo "== pass: $name ($schema)"
     local started=$SECONDS status=0
-    timeout --kill-after=10 "$PASS_TIMEOUT" "$ST" --config-file "$WORK/schemathesis.toml" run "$schema" \
-        "${COMMON[@]}" --report-junit-path "$WORK/reports/$name.xml" "$@" || status=$?
+    # Run from the temp dir, so whatever Schemathesis writes lands there.
+    (cd "$WORK" && timeout --kill-after=10 "$PASS_TIMEOUT" "$ST" --config-file "$WORK/schemathesis.toml" \
+        run "$schema" "${COMMON[@]}" --report-junit-path "$WORK/reports/$name.xml" "$@") || status=$?
     SECONDS_TAKEN[$name]=$((SECONDS - started))
     if ((status == 124 || status == 137)); then
         RESULT[$name]="TIMED OUT after ${PASS_TIMEOUT}s"
