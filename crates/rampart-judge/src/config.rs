@@ -11,6 +11,7 @@ use crate::error::JudgeError;
 /// What the judge concludes when the candidate saw no requests at the current step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NoData {
     /// Wait: never promote on silence. The default.
     #[default]
@@ -56,6 +57,7 @@ pub struct Comparison {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 enum ComparisonKind {
     ErrorRate,
     Latency,
@@ -66,6 +68,7 @@ enum ComparisonKind {
 /// The flat form of [`Comparison`] in plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ComparisonWire {
     metric: ComparisonKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +182,55 @@ pub(crate) fn percentile_label(quantile: f64) -> String {
     format!("p{percent}")
 }
 
+/// In the API a comparison is its flat plan form, [`ComparisonWire`]: that is what serde
+/// reads and writes (`try_from`/`into`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Comparison {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ComparisonWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Comparison {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Comparison".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <ComparisonWire as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// In the API a guardrail is its flat plan form, [`GuardrailWire`] (`try_from`/`into`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Guardrail {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <GuardrailWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Guardrail {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Guardrail".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <GuardrailWire as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// What a guardrail limits on the candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum GuardrailMetric {
@@ -208,6 +260,7 @@ pub struct Guardrail {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 enum GuardrailKind {
     ErrorRate,
     Latency,
@@ -216,6 +269,7 @@ enum GuardrailKind {
 /// The flat form of [`Guardrail`] in plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct GuardrailWire {
     metric: GuardrailKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,6 +347,7 @@ impl Guardrail {
 /// The plan's `analysis` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalysisSpec {
     /// Bound on the false-rollback rate over the whole rollout, split across comparisons.
     pub alpha: f64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Verdict {
     Pass,
     Fail,
@@ -23,6 +24,7 @@ impl Verdict {
 
 /// One check: what was observed, the statistic computed from it, and the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Criterion {
     /// `error_rate`, `latency_p99`, `counter:NAME`, `traffic_share`, `guardrail:…`.
     pub name: String,
@@ -71,6 +73,7 @@ impl Criterion {
 
 /// The judge's go/no-go for the current step, with everything needed to explain it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub verdict: Verdict,
     pub criteria: Vec<Criterion>,

@@ -37,6 +37,7 @@ pub struct Draft {
 
 /// One sealed, signed ledger entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entry {
     /// Position in the chain: 1, 2, 3, … without gaps.
     pub seq: u64,

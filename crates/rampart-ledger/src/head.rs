@@ -10,6 +10,7 @@ use crate::error::LedgerError;
 
 /// The sequence number and hash of one entry, printed and parsed as `SEQ:HASH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Head {
     /// The entry's `seq`.
     pub seq: u64,

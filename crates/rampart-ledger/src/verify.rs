@@ -28,6 +28,7 @@ use crate::key::PublicKey;
 /// Why an entry is bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Reason {
     /// The expected seq is missing: a gap, a duplicate, a reordering, or no entry 1.
     SeqGap,
@@ -71,6 +72,7 @@ impl std::fmt::Display for Reason {
 
 /// The first bad entry of a chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// The seq at which the chain goes wrong (for a gap: the first missing seq).
     pub seq: u64,
@@ -82,6 +84,7 @@ pub struct Problem {
 
 /// The outcome of verifying a chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// True when every entry verified (and the anchored head matched).
     pub ok: bool,

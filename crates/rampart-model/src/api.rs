@@ -10,17 +10,21 @@ use crate::segment::SegmentSpec;
 
 /// Metadata the server keeps for every flag and segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObjectMeta {
     /// The config revision that last changed this object; use it as `If-Match`.
     pub revision: Revision,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
     pub updated_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagResource {
     pub flag: FlagSpec,
     #[serde(flatten)]
@@ -28,6 +32,7 @@ pub struct FlagResource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentResource {
     pub segment: SegmentSpec,
     #[serde(flatten)]
@@ -35,6 +40,7 @@ pub struct SegmentResource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagList {
     pub revision: Revision,
     pub flags: Vec<FlagResource>,
@@ -44,6 +50,7 @@ pub struct FlagList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentList {
     pub revision: Revision,
     pub segments: Vec<SegmentResource>,
@@ -54,18 +61,22 @@ pub struct SegmentList {
 
 /// One version in an object's history. `value` is absent for a deletion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryItem<T> {
     pub revision: Revision,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
     pub actor: String,
     /// `created`, `updated` or `deleted`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::history_op))]
     pub op: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<T>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct History<T> {
     pub key: String,
     pub history: Vec<HistoryItem<T>>,
@@ -75,11 +86,13 @@ pub struct History<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevertRequest {
     pub to_revision: Revision,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deleted {
     pub key: String,
     pub revision: Revision,
@@ -87,6 +100,7 @@ pub struct Deleted {
 
 /// The whole configuration, as `GET /v1/snapshot` serves it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotBody {
     pub revision: Revision,
     pub segments: Vec<SegmentSpec>,
@@ -95,6 +109,7 @@ pub struct SnapshotBody {
 
 /// `POST /v1/apply`: make the server's config match a document, atomically.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyRequest {
     pub document: crate::Document,
     /// Compute and return the plan without changing anything.
@@ -104,6 +119,7 @@ pub struct ApplyRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PlannedAction {
     Create,
     Update,
@@ -111,8 +127,10 @@ pub enum PlannedAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlannedChange {
     /// `flag` or `segment`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::planned_kind))]
     pub kind: String,
     pub key: String,
     pub action: PlannedAction,
@@ -122,6 +140,7 @@ pub struct PlannedChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyResponse {
     /// The revision after the apply (unchanged for a dry run or a no-op).
     pub revision: Revision,
@@ -131,12 +150,15 @@ pub struct ApplyResponse {
 
 /// The admin API's error envelope: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ErrorCode))]
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +207,7 @@ pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
 /// How a request that used a flag ended, as reported in a [`HealthEvent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventOutcome {
     Success,
     Error,
@@ -193,6 +216,7 @@ pub enum EventOutcome {
 /// When an event happened: milliseconds since the Unix epoch, or RFC 3339 text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventTime {
     Millis(u64),
     Text(String),
@@ -204,6 +228,7 @@ pub enum EventTime {
 /// (non-negative integer counts, e.g. `{"checkout_failed": 1}`); `ts` defaults to receipt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthEvent {
     pub flag: String,
     pub variant: String,
@@ -220,8 +245,10 @@ pub struct HealthEvent {
 
 /// Why one event of a batch was refused; `index` is its position in the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRejection {
     pub index: usize,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ErrorCode))]
     pub code: String,
     pub message: String,
 }
@@ -230,10 +257,31 @@ pub struct EventRejection {
 /// batch are rejected. `judged` counts the accepted events that fed an active rollout's
 /// analysis (the rest name a flag or variant no rollout is comparing right now).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsResponse {
     pub accepted: u64,
     pub judged: u64,
     pub rejected: Vec<EventRejection>,
+}
+
+/// Schemas of fields whose Rust type is wider than what they hold.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    fn string_enum(values: &[&str]) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+    }
+
+    pub fn history_op() -> ObjectBuilder {
+        string_enum(&["created", "updated", "deleted"])
+    }
+
+    pub fn planned_kind() -> ObjectBuilder {
+        string_enum(&["flag", "segment"])
+    }
 }
 
 /// Formats Unix milliseconds as RFC 3339 (UTC), as the API shows times. A time out of

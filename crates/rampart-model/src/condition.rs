@@ -10,6 +10,7 @@ use crate::error::{ErrorCode, Result, ValidationError};
 /// A comparison operator. The serialized names are the ones users write in YAML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Operator {
     In,
     NotIn,
@@ -103,6 +104,7 @@ impl Operator {
 /// error that names the missing field instead of "did not match any variant".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,

@@ -14,6 +14,7 @@ use crate::segment::{Segment, SegmentSpec};
 /// A document of flags and segments, as `rampart apply -f` reads it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Document {
     #[serde(default)]
     pub segments: Vec<SegmentSpec>,

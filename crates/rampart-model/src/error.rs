@@ -167,6 +167,34 @@ impl serde::Serialize for ErrorCode {
     }
 }
 
+/// The code as a string enum of every [`ErrorCode::ALL`] value, so the document can't list a
+/// code the server does not have or miss one it has.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ErrorCode::schema_of(ErrorCode::ALL.iter().copied())
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
+#[cfg(feature = "openapi")]
+impl ErrorCode {
+    /// A string enum of these codes (for example those of one HTTP status).
+    pub fn schema_of(
+        codes: impl IntoIterator<Item = ErrorCode>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(codes.into_iter().map(ErrorCode::as_str)))
+            .description(Some(
+                "A stable, machine-readable error code; the README's table says what each means.",
+            ))
+            .into()
+    }
+}
+
 /// Why a flag, segment or document was rejected, and where. Displays as `field: message`,
 /// or just the message when it is about the whole input (an empty field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

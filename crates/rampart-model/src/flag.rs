@@ -21,6 +21,7 @@ pub type SplitWeights = IndexMap<String, u32>;
 /// The type every variant value of a flag has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FlagKind {
     Boolean,
     String,
@@ -51,6 +52,7 @@ impl FlagKind {
 /// `disabled` is the kill switch: evaluation serves the default variant with reason DISABLED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FlagState {
     #[default]
     Enabled,
@@ -69,10 +71,12 @@ impl FlagState {
 /// the bucketing order, so it is preserved through JSON and YAML.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Serve {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<HashMap<String, u32>>))]
     pub split: Option<SplitWeights>,
     /// The context attribute to bucket by; `targetingKey` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,7 @@ pub struct Serve {
     /// A shadow split (dark launch): not served, but each evaluation reports the variant
     /// this split would pick as `shadowVariant` metadata. Rollouts set it in shadow steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<HashMap<String, u32>>))]
     pub shadow: Option<SplitWeights>,
 }
 
@@ -209,6 +214,7 @@ fn check_variant_exists(field: &str, variant: &str, variants: &VariantMap) -> Re
 /// An ordered targeting rule: when every condition holds, serve.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -221,6 +227,7 @@ pub struct Rule {
 /// Another flag that must evaluate to `variant` before this flag's rules apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prerequisite {
     pub flag: String,
     pub variant: String,
@@ -229,9 +236,12 @@ pub struct Prerequisite {
 /// A flag as written by users: plain data, not yet validated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagSpec {
     pub key: String,
     pub kind: FlagKind,
+    /// Variant name → value; every value has the flag's kind.
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, Value>))]
     pub variants: VariantMap,
     pub default_variant: String,
     #[serde(default)]

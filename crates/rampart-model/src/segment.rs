@@ -9,6 +9,7 @@ use crate::key::check_key;
 /// A segment as written by users. A context is in the segment when all conditions hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentSpec {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,32 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
+/// The schema of what [`Span::parse`] accepts and `Display` writes: one or more
+/// `NUMBER UNIT` parts (`ms`, `s`, `m`, `h`, `d`), or a bare `0`; surrounding whitespace is
+/// ignored. A number too large for a `u64` of milliseconds is refused, which no pattern says.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Span {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(SPAN_PATTERN))
+            .description(Some(
+                "A duration: `NUMBER UNIT` parts with units ms, s, m, h, d (`500ms`, `30s`, \
+                 `1h30m`), or `0`. Written back normalised (`90s` is shown as `1m30s`).",
+            ))
+            .examples(["30s", "5m", "1h30m"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Span {}
+
+/// [`Span::parse`] as a regular expression (ECMA-262, as JSON Schema reads it). `\s` is
+/// what `str::trim` strips, close enough: both mean Unicode white space.
+#[cfg(feature = "openapi")]
+pub const SPAN_PATTERN: &str = r"^\s*(0|([0-9]+(ms|s|m|h|d))+)\s*$";
+
 #[cfg(test)]
 mod tests {
     use super::Span;

@@ -14,6 +14,7 @@ use crate::plan::{Approval, Plan, RollbackMode, StepKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Phase {
     Pending,
     Shadow,
@@ -49,6 +50,7 @@ impl Phase {
 
 /// Candidate exposure in basis points: for everyone, per ring segment, and the shadow share.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Weights {
     pub everyone: u32,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -88,6 +90,7 @@ impl Weights {
 /// What the flag should serve: rollout weights, the finished state, or the flag as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Target {
     Weights(Weights),
     /// Everyone gets the candidate; the rollout's split is replaced by the candidate variant.
@@ -144,6 +147,7 @@ impl SoakClock {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RollbackState {
     pub mode: RollbackMode,
     pub reason: String,
@@ -158,6 +162,7 @@ pub struct RollbackState {
 /// The timeline of a rollback: the first bad sample behind the failing verdict, the
 /// decision, and the moment the restored weights were served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RollbackTimings {
     /// When the evidence behind the failing verdict began (none for a manual rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]

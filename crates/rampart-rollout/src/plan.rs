@@ -10,6 +10,7 @@ use crate::span::Span;
 /// A preset of steps. `custom` takes the plan's own `steps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Strategy {
     /// 5, 10, 25, 50, 75, 100 with 5 min soak each.
     #[default]
@@ -73,6 +74,7 @@ impl Strategy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Approval {
     #[default]
     None,
@@ -85,6 +87,7 @@ pub enum Approval {
 /// for `percent`% of users, 100 by default).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<f64>,
@@ -108,6 +111,7 @@ fn is_no_approval(approval: &Approval) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RollbackMode {
     /// Candidate to 0% at once.
     #[default]
@@ -130,6 +134,7 @@ impl RollbackMode {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RollbackSpec {
     /// How an automatic rollback (a failed gate) rolls back.
     #[serde(default)]
@@ -155,6 +160,7 @@ impl Default for RollbackSpec {
 /// A rollout plan as users write it (YAML or JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanSpec {
     pub flag: String,
     pub candidate: String,

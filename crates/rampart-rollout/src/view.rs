@@ -10,6 +10,7 @@ use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StepStatus {
     Done,
     Current,
@@ -17,6 +18,7 @@ pub enum StepStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepView {
     pub index: usize,
     /// Percent of the step's audience (or, for shadow, the share assigned in the shadow).
@@ -31,6 +33,7 @@ pub struct StepView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEvent {
     pub seq: u64,
     /// RFC 3339.
@@ -45,6 +48,7 @@ pub struct HistoryEvent {
 
 /// A page of rollouts, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutList {
     pub rollouts: Vec<RolloutView>,
     /// Older rollouts follow: ask again with `?before=` this id.
@@ -54,6 +58,7 @@ pub struct RolloutList {
 
 /// A rollout as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutView {
     pub id: u64,
     pub flag: String,

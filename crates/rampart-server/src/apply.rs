@@ -10,8 +10,18 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiJson};
+use crate::openapi::{ActorHeader, tags};
 use crate::state::{AppState, Mutation};
+use rampart_model::api::ErrorBody;
 
+#[utoipa::path(post, path = "/v1/apply", tag = tags::APPLY, params(ActorHeader),
+    request_body = ApplyRequest,
+    responses(
+        (status = 200, description = "The plan, and whether it was applied.", body = ApplyResponse),
+        (status = 400, description = "A malformed header or body, or a document that fails validation.", body = ErrorBody),
+        (status = 409, description = "An active rollout owns a flag the document changes, or the config changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn apply(
     State(state): State<AppState>,
     Actor(actor): Actor,

@@ -98,7 +98,7 @@ impl FlagCounters {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CountsReport {
     pub flag: String,
     /// Evaluations served per variant since the server started.
@@ -107,7 +107,7 @@ pub struct CountsReport {
     pub shadow: Vec<ShadowCount>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShadowCount {
     pub served: String,
     pub would_serve: String,

@@ -19,7 +19,9 @@ use crate::controller::Controller;
 use crate::error::ApiError;
 use crate::extract::body_bytes;
 use crate::health::Sample;
+use crate::openapi::tags;
 use crate::state::Live;
+use rampart_model::api::ErrorBody;
 
 pub use rampart_model::api::MAX_EVENTS_PER_BATCH;
 /// 8 MiB: 10 000 events with a few custom values each, with room to spare.
@@ -94,6 +96,45 @@ fn parse_batch(bytes: &[u8]) -> Result<Vec<&RawValue>, ApiError> {
             )
         }
     })
+}
+
+/// The request body of `POST /v1/events`, for the OpenAPI document: an array of at most
+/// [`MAX_EVENTS_PER_BATCH`] items that should be [`HealthEvent`]s. An item that is not one is
+/// rejected by index (`rejected`), not refused with the batch, so the schema of an item is
+/// "a `HealthEvent`, or anything".
+#[derive(Debug)]
+pub struct EventBatch;
+
+impl utoipa::PartialSchema for EventBatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, SchemaType};
+        let anything = ObjectBuilder::new().schema_type(SchemaType::AnyValue);
+        let item = AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("HealthEvent"))
+            .item(anything)
+            .description(Some(
+                "A `HealthEvent`. Anything else is listed in `rejected` with its index and code.",
+            ));
+        ArrayBuilder::new()
+            .items(item)
+            .max_items(Some(MAX_EVENTS_PER_BATCH))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventBatch {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "HealthEvent".to_owned(),
+            <HealthEvent as utoipa::PartialSchema>::schema(),
+        ));
+        <HealthEvent as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// A shape error's code, from the path of the field that failed.
@@ -242,6 +283,15 @@ fn check<'e>(
     })
 }
 
+#[utoipa::path(post, path = "/v1/events", tag = tags::EVENTS,
+    request_body(content = EventBatch, description = "A JSON array of at most 10,000 health events. \
+        Each is validated on its own: one that is not a valid `HealthEvent` (or names an unknown \
+        flag or variant) is listed in `rejected` by index, and the others are accepted."),
+    responses(
+        (status = 200, description = "What was accepted, judged and rejected.", body = EventsResponse),
+        (status = 400, description = "The body is not a JSON array (`INVALID_BODY`, `INVALID_JSON`).", body = ErrorBody),
+        (status = 413, description = "More than 10,000 events (`BATCH_TOO_LARGE`), or too many bytes.", body = ErrorBody),
+    ))]
 pub async fn ingest(
     State(live): State<Live>,
     State(controller): State<Arc<Controller>>,

@@ -165,13 +165,22 @@ impl IfMatch {
     }
 }
 
+/// `N`, `"N"` or `W/"N"`, where N is a revision in decimal digits: nothing else (no sign, no
+/// doubled prefix or quotes, no lone quote).
 fn parse_if_match(headers: &HeaderMap) -> Result<Option<Revision>, ApiError> {
     let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
-    let unquoted = text.trim_start_matches("W/").trim_matches('"');
-    unquoted.parse::<Revision>().map(Some).map_err(|_| {
+    let digits = match text.strip_prefix("W/").unwrap_or(text).strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"').unwrap_or_default(),
+        None if text.starts_with("W/") => "",
+        None => text,
+    };
+    let revision = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse::<Revision>().ok())
+        .flatten();
+    revision.map(Some).ok_or_else(|| {
         ApiError::bad_request(
             ErrorCode::InvalidHeader,
             Some("If-Match"),
@@ -206,6 +215,23 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
                 format!("`{text}` is not a numeric id"),
             )
         })
+    }
+}
+
+/// A path parameter (a flag key, a segment name). One that can't be read (percent-encoded
+/// bytes that are not UTF-8) is `400 INVALID_PATH` in the usual error shape, not axum's
+/// plain-text rejection.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| ApiPath(path.0))
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPath, None, e.body_text()))
     }
 }
 

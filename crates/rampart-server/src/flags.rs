@@ -2,7 +2,7 @@
 //! revert. Every change goes through `AppState::mutate`, one transaction each.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_model::api::{Deleted, FlagList, FlagResource, History, HistoryItem, RevertRequest};
@@ -10,10 +10,12 @@ use rampart_model::{Flag, FlagSpec, FlagState};
 use rampart_store::{Change, HistoryEntry, HistoryOp, Precondition};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IfMatch, etag};
+use crate::openapi::{ActorHeader, IfMatchHeader, tags};
 use crate::page::{self, KeyPage, RevisionPage};
 use crate::state::{AppState, Published};
 use rampart_model::ErrorCode;
+use rampart_model::api::ErrorBody;
 use rampart_model::api::rfc3339;
 
 fn resource(published: &Published, key: &str) -> Result<FlagResource, ApiError> {
@@ -59,6 +61,11 @@ fn with_etag(resource: FlagResource) -> Response {
 }
 
 /// Flags by key, a page at a time (`?after=KEY&limit=N`, 1,000 by default).
+#[utoipa::path(get, path = "/v1/flags", tag = tags::FLAGS, params(KeyPage),
+    responses(
+        (status = 200, description = "A page of flags, by key.", body = FlagList),
+        (status = 400, description = "A malformed `after` or `limit`.", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<KeyPage>,
@@ -82,13 +89,27 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/flags/{key}", tag = tags::FLAGS, params(("key" = String, Path, description = "The flag's key.")),
+    responses(
+        (status = 200, description = "The flag and its metadata.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(with_etag(resource(&state.published(), &key)?))
 }
 
+#[utoipa::path(post, path = "/v1/flags", tag = tags::FLAGS, params(ActorHeader),
+    request_body = FlagSpec,
+    responses(
+        (status = 201, description = "Created.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A malformed header, query, or body, or a flag that fails validation.", body = ErrorBody),
+        (status = 409, description = "A flag with this key exists (`ALREADY_EXISTS`).", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -118,9 +139,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, with_etag(resource(&published, &key)?)))
 }
 
+#[utoipa::path(put, path = "/v1/flags/{key}", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
+    request_body = FlagSpec,
+    responses(
+        (status = 200, description = "Updated (or already so).", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A malformed header, query, or body, or a flag that fails validation.", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+        (status = 409, description = "An active rollout owns the flag, or it changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
     ApiJson(spec): ApiJson<FlagSpec>,
@@ -175,9 +207,19 @@ async fn put_existing(
     Ok(with_etag(resource(&published, &key)?))
 }
 
+#[utoipa::path(delete, path = "/v1/flags/{key}", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
+    responses(
+        (status = 200, description = "Deleted.", body = Deleted),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+        (status = 409, description = "Other flags depend on it, an active rollout owns it, or it changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
@@ -240,9 +282,19 @@ async fn set_state(
     Ok(with_etag(resource(&published, &key)?))
 }
 
+#[utoipa::path(post, path = "/v1/flags/{key}/enable", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
+    responses(
+        (status = 200, description = "Enabled (or already so).", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+        (status = 409, description = "The flag changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn enable(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -250,18 +302,35 @@ pub async fn enable(
 }
 
 /// The kill switch: the flag serves its default variant with reason DISABLED.
+#[utoipa::path(post, path = "/v1/flags/{key}/disable", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), ActorHeader, IfMatchHeader),
+    responses(
+        (status = 200, description = "Disabled (or already so): it serves its default variant, reason `DISABLED`.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+        (status = 409, description = "The flag changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the flag's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn disable(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
     set_state(state, key, actor, if_match, FlagState::Disabled).await
 }
 
+#[utoipa::path(get, path = "/v1/flags/{key}/history", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), RevisionPage),
+    responses(
+        (status = 200, description = "A page of the flag's versions, oldest first.", body = History<FlagSpec>),
+        (status = 400, description = "A malformed path parameter, `after` or `limit`.", body = ErrorBody),
+        (status = 404, description = "No flag with this key ever existed.", body = ErrorBody),
+    ))]
 pub async fn history(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<FlagSpec>>, ApiError> {
     let limit = page::limit(query.limit, page::MAX_PAGE)?;
@@ -305,9 +374,19 @@ fn op_name(op: HistoryOp) -> &'static str {
 }
 
 /// Restores the flag as it was at `to_revision`, as a new change (history is never rewritten).
+#[utoipa::path(post, path = "/v1/flags/{key}/revert", tag = tags::FLAGS,
+    params(("key" = String, Path, description = "The flag's key."), ActorHeader),
+    request_body = RevertRequest,
+    responses(
+        (status = 200, description = "The flag as it was at `to_revision`, as a new change.", body = FlagResource, headers(("ETag" = String, description = "The flag's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A malformed header, query, or body, or a flag that fails validation.", body = ErrorBody),
+        (status = 404, description = "No flag with this key ever existed.", body = ErrorBody),
+        (status = 409, description = "An active rollout owns the flag, or another flag depends on what the revert removes.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn revert(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     Actor(actor): Actor,
     ApiJson(request): ApiJson<RevertRequest>,
 ) -> Result<impl IntoResponse, ApiError> {

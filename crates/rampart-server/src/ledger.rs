@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::extract::{Actor, ApiQuery, parse_json};
 use crate::keys;
+use crate::openapi::{ActorHeader, tags};
 use crate::state::AppState;
 use rampart_model::ErrorCode;
+use rampart_model::api::ErrorBody;
 
 /// The ledger's key material as the server holds it.
 #[derive(Debug)]
@@ -100,19 +102,28 @@ async fn verify_chain(
     Ok(verifier.finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Entries after this `seq` (0, the default, starts at the first).
     #[serde(default)]
     after: u64,
+    /// At most this many (100 by default).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryPage {
     pub entries: Vec<Entry>,
     pub head: Head,
 }
 
+#[utoipa::path(get, path = "/v1/ledger", tag = tags::LEDGER, params(ListQuery),
+    responses(
+        (status = 200, description = "A page of entries, oldest first, and the head.", body = EntryPage),
+        (status = 400, description = "A malformed `after` or `limit`.", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -133,11 +144,13 @@ async fn head_of(state: &AppState) -> Result<Head, ApiError> {
 }
 
 /// `SEQ` and `HASH` of the newest entry, to anchor elsewhere (a ticket, a git tag).
+#[utoipa::path(get, path = "/v1/ledger/head", tag = tags::LEDGER,
+    responses((status = 200, description = "The newest entry's `seq` and `hash` (0 and 64 zeros when empty).", body = Head)))]
 pub async fn head(State(state): State<AppState>) -> Result<Json<Head>, ApiError> {
     Ok(Json(head_of(&state).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub key_id: String,
     pub public_key: String,
@@ -145,6 +158,8 @@ pub struct KeyInfo {
     pub public_keys: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/v1/ledger/key", tag = tags::LEDGER,
+    responses((status = 200, description = "The current public key and every key the ledger used.", body = KeyInfo)))]
 pub async fn key(State(state): State<AppState>) -> Result<Json<KeyInfo>, ApiError> {
     let keys = state.ledger_keys();
     let current = keys
@@ -162,16 +177,25 @@ pub async fn key(State(state): State<AppState>) -> Result<Json<KeyInfo>, ApiErro
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
-    /// Keys to trust for the first entry (hex); the server's genesis key by default.
+    /// Keys to trust for the first entry (64 hex characters each); the server's genesis key
+    /// by default.
     #[serde(default)]
     public_keys: Vec<String>,
     /// `SEQ:HASH` recorded earlier: proves the history up to it was not rewritten.
+    #[schema(pattern = r"^\s*[0-9]+:[0-9A-Fa-f]{64}\s*$")]
     expect_head: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/ledger/verify", tag = tags::LEDGER,
+    request_body(content = Option<VerifyRequest>, description = "Optional: an empty body verifies with the server's genesis key."),
+    responses(
+        (status = 200, description = "The verification report (`ok: false` names the first bad entry).", body = Report),
+        (status = 400, description = "A malformed body, key or head.", body = ErrorBody),
+        (status = 503, description = "A verification is already running (`UNAVAILABLE`).", body = ErrorBody),
+    ))]
 pub async fn verify(
     State(state): State<AppState>,
     body: axum::body::Bytes,
@@ -213,6 +237,13 @@ pub async fn verify(
 
 /// Rotates the signing key: a `key_rotated` entry signed by the old key introduces the new
 /// one, and every later entry is signed by the new key.
+#[utoipa::path(post, path = "/v1/ledger/rotate-key", tag = tags::LEDGER, params(ActorHeader),
+    responses(
+        (status = 200, description = "Rotated: the new key signs every later entry.", body = KeyInfo),
+        (status = 400, description = "A malformed header.", body = ErrorBody),
+        (status = 409, description = "The key was given by path (`KEY_NOT_ROTATABLE`).", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn rotate(
     State(state): State<AppState>,
     Actor(actor): Actor,

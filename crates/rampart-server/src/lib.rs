@@ -11,6 +11,8 @@
 //! - `rollouts`, [`controller`]: the rollout API and the controller runtime that drives
 //!   rollouts with the pure state machine; [`clock`] injects time.
 //! - `counters`: per-variant evaluation counts (rollout samples, shadow counterfactuals).
+//! - `openapi`: the OpenAPI 3.1 document ([`openapi_document`], `GET /openapi.json`), built
+//!   from the same route list as the router.
 //!
 //! [`run`] serves until `shutdown` resolves, so tests can bind `127.0.0.1:0` and stop the
 //! server cleanly.
@@ -29,6 +31,7 @@ pub mod health;
 mod keys;
 mod ledger;
 mod ofrep;
+mod openapi;
 mod ops;
 mod page;
 mod rollouts;
@@ -42,8 +45,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRef;
-use axum::routing::{get, post};
 use rampart_store::{SqliteStore, Store, StoreError};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// The pure steps of request handling that the fuzz targets (`fuzz/`) drive directly, so
 /// they exercise exactly what the handlers run: admin JSON bodies are read with
@@ -186,48 +190,8 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_bulk))
-            .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_one))
-            .route("/v1/flags", get(flags::list).post(flags::create))
-            .route(
-                "/v1/flags/{key}",
-                get(flags::get).put(flags::update).delete(flags::delete),
-            )
-            .route("/v1/flags/{key}/history", get(flags::history))
-            .route("/v1/flags/{key}/revert", post(flags::revert))
-            .route("/v1/flags/{key}/enable", post(flags::enable))
-            .route("/v1/flags/{key}/disable", post(flags::disable))
-            .route("/v1/segments", get(segments::list).post(segments::create))
-            .route(
-                "/v1/segments/{name}",
-                get(segments::get)
-                    .put(segments::update)
-                    .delete(segments::delete),
-            )
-            .route("/v1/segments/{name}/history", get(segments::history))
-            .route("/v1/flags/{key}/counts", get(rollouts::counts))
-            .route("/v1/rollouts", get(rollouts::list).post(rollouts::create))
-            .route("/v1/rollouts/{id}", get(rollouts::get))
-            .route("/v1/rollouts/{id}/pause", post(rollouts::pause))
-            .route("/v1/rollouts/{id}/resume", post(rollouts::resume))
-            .route("/v1/rollouts/{id}/approve", post(rollouts::approve))
-            .route("/v1/rollouts/{id}/promote", post(rollouts::promote))
-            .route("/v1/rollouts/{id}/rollback", post(rollouts::rollback))
-            .route("/v1/rollouts/{id}/abort", post(rollouts::abort))
-            .route("/v1/apply", post(apply::apply))
-            .route(
-                "/v1/events",
-                post(events::ingest).layer(DefaultBodyLimit::max(self.max_events_body_bytes)),
-            )
-            .route("/v1/ledger", get(ledger::list))
-            .route("/v1/ledger/head", get(ledger::head))
-            .route("/v1/ledger/key", get(ledger::key))
-            .route("/v1/ledger/verify", post(ledger::verify))
-            .route("/v1/ledger/rotate-key", post(ledger::rotate))
-            .route("/v1/snapshot", get(ops::snapshot))
-            .route("/healthz", get(ops::healthz))
-            .route("/readyz", get(ops::readyz))
+        let (router, _) = routes(self.max_events_body_bytes).split_for_parts();
+        router
             .fallback(ops::no_route)
             .method_not_allowed_fallback(ops::method_not_allowed)
             .layer(DefaultBodyLimit::max(self.max_body_bytes))
@@ -265,6 +229,51 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Every route the server serves, each registered with its handler's `#[utoipa::path]`: the
+/// router and the OpenAPI document are both built from this one list, so neither can have a
+/// route the other lacks (`tests/server/openapi.rs` checks the served server against the
+/// document, and that routes are added nowhere else).
+fn routes(max_events_body_bytes: usize) -> OpenApiRouter<RouterState> {
+    OpenApiRouter::new()
+        .routes(routes!(ofrep::evaluate_bulk))
+        .routes(routes!(ofrep::evaluate_one))
+        .routes(routes!(flags::list, flags::create))
+        .routes(routes!(flags::get, flags::update, flags::delete))
+        .routes(routes!(flags::history))
+        .routes(routes!(flags::revert))
+        .routes(routes!(flags::enable))
+        .routes(routes!(flags::disable))
+        .routes(routes!(rollouts::counts))
+        .routes(routes!(segments::list, segments::create))
+        .routes(routes!(segments::get, segments::update, segments::delete))
+        .routes(routes!(segments::history))
+        .routes(routes!(apply::apply))
+        .routes(routes!(rollouts::list, rollouts::create))
+        .routes(routes!(rollouts::get))
+        .routes(routes!(rollouts::pause))
+        .routes(routes!(rollouts::resume))
+        .routes(routes!(rollouts::approve))
+        .routes(routes!(rollouts::promote))
+        .routes(routes!(rollouts::rollback))
+        .routes(routes!(rollouts::abort))
+        .routes(routes!(events::ingest).layer(DefaultBodyLimit::max(max_events_body_bytes)))
+        .routes(routes!(ledger::list))
+        .routes(routes!(ledger::head))
+        .routes(routes!(ledger::key))
+        .routes(routes!(ledger::verify))
+        .routes(routes!(ledger::rotate))
+        .routes(routes!(ops::snapshot))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(openapi::serve))
+}
+
+/// The OpenAPI 3.1 document of the whole HTTP API, as `GET /openapi.json` serves it.
+pub fn openapi_document() -> serde_json::Value {
+    let (_, document) = routes(events::DEFAULT_MAX_EVENTS_BODY_BYTES).split_for_parts();
+    openapi::tidy(&openapi::finish(document))
 }
 
 /// Ticks the controller every `interval` until asked to stop. A failed tick is logged and

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,22 +24,62 @@ use rampart_model::Revision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::openapi::tags;
 use crate::state::Live;
 
-#[derive(Deserialize)]
+/// `{"context": {...}}`; an empty body or a missing context is an empty context. A context
+/// that is present must be an object: `null` is refused like any other non-object, as the
+/// OFREP spec has it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = OfrepEvaluationRequest)]
 struct EvaluationRequest {
-    #[serde(default)]
+    /// The evaluation context: `targetingKey` and any attributes rules test.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object)]
     context: Option<Value>,
 }
 
-#[derive(Serialize)]
+/// A member that is present is `Some`, even when it is `null` (serde's `Option` would read
+/// `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// A flag's value for the context.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepSuccess)]
 struct Success<'a> {
     key: &'a str,
+    /// The variant's value: a boolean, string, number or object, as the flag's kind says.
+    #[schema(value_type = Value)]
     value: &'a Value,
+    #[schema(schema_with = reason_schema)]
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     variant: Option<&'a str>,
     metadata: Metadata<'a>,
+}
+
+/// The reasons a success carries (see the module documentation).
+fn reason_schema() -> utoipa::openapi::Object {
+    crate::openapi::string_enum(&[
+        Reason::Static.as_str(),
+        Reason::TargetingMatch.as_str(),
+        Reason::Split.as_str(),
+        Reason::Disabled.as_str(),
+    ])
+}
+
+/// The codes a failure carries: `FLAG_NOT_FOUND` (404); `PARSE_ERROR`, `INVALID_CONTEXT`,
+/// `TARGETING_KEY_MISSING` and `GENERAL` (400; `GENERAL` also for 408 and 413).
+fn error_code_schema() -> utoipa::openapi::Object {
+    crate::openapi::string_enum(&[
+        ErrorCode::FlagNotFound.as_str(),
+        ErrorCode::ParseError.as_str(),
+        ErrorCode::InvalidContext.as_str(),
+        ErrorCode::TargetingKeyMissing.as_str(),
+        ErrorCode::General.as_str(),
+    ])
 }
 
 /// The reason as the OFREP success schema lists it (see the module documentation).
@@ -51,14 +91,19 @@ fn wire_reason(reason: Reason) -> &'static str {
 }
 
 /// OFREP metadata values must be booleans, strings or numbers.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OfrepMetadata)]
 struct Metadata<'a> {
+    /// The config revision evaluated.
     revision: Revision,
+    /// The index of the rule that matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<u32>,
+    /// The context's bucket (0 to 9,999) when a split decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<u32>,
+    /// The prerequisite flag that did not hold: the default variant was served.
     #[serde(skip_serializing_if = "Option::is_none")]
     prerequisite_failed: Option<&'a str>,
     /// No rule matched: the flag's fallthrough served (evaluation's `DEFAULT`).
@@ -69,30 +114,40 @@ struct Metadata<'a> {
     shadow_variant: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+/// Why a flag (or the request) could not be evaluated. `key` is absent when a bulk request
+/// fails as a whole.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OfrepFailure)]
 struct Failure<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
+    #[schema(schema_with = error_code_schema)]
     error_code: &'static str,
+    #[schema(value_type = String)]
     error_details: Cow<'a, str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = OfrepResult)]
 enum Entry<'a> {
     Success(Success<'a>),
     Failure(Failure<'a>),
 }
 
-#[derive(Serialize)]
+/// Every flag for one context.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepBulk)]
 struct Bulk<'a> {
     flags: Vec<Entry<'a>>,
     metadata: BulkMetadata,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfrepBulkMetadata)]
 struct BulkMetadata {
+    /// The config revision evaluated.
     revision: Revision,
 }
 
@@ -228,11 +283,21 @@ pub fn parse_body(body: &[u8]) -> Result<Parsed, (&'static str, String)> {
         };
         (code, format!("cannot parse the request body: {e}"))
     })?;
-    let context_value = request.context.unwrap_or(Value::Null);
-    let context_digest = digest(&context_value);
-    let context = match context_value {
-        Value::Null => Context::new(None),
-        context => Context::from_json(context).map_err(|e| ("INVALID_CONTEXT", e.to_string()))?,
+    let (context, context_digest) = match request.context {
+        None => (Context::new(None), digest(&Value::Null)),
+        Some(Value::Null) => {
+            return Err((
+                "INVALID_CONTEXT",
+                "`context` is null; send an object, or leave it out for an empty context"
+                    .to_owned(),
+            ));
+        }
+        Some(context) => {
+            let context_digest = digest(&context);
+            let context =
+                Context::from_json(context).map_err(|e| ("INVALID_CONTEXT", e.to_string()))?;
+            (context, context_digest)
+        }
     };
     Ok(Parsed {
         context,
@@ -249,11 +314,29 @@ fn digest(context: &Value) -> String {
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags/{key}", tag = tags::OFREP,
+    params(("key" = String, Path, description = "The flag's key.")),
+    request_body(content = Option<EvaluationRequest>, description = "The context; an empty body is an empty context."),
+    responses(
+        (status = 200, description = "The flag's value for this context.", body = Success<'static>),
+        (status = 400, description = "The body is not JSON (`PARSE_ERROR`) or not an object with an object `context` \
+            (`INVALID_CONTEXT`), a split needs a `targetingKey` (`TARGETING_KEY_MISSING`), or the flag can't be evaluated (`GENERAL`).", body = Failure<'static>),
+        (status = 404, description = "No flag with this key (`FLAG_NOT_FOUND`).", body = Failure<'static>),
+    ))]
 pub async fn evaluate_one(
     State(live): State<Live>,
-    Path(key): Path<String>,
+    uri: axum::http::Uri,
+    key: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // A key that is not UTF-8 once percent-decoded names no flag; the request is malformed.
+    let key = match key {
+        Ok(Path(key)) => key,
+        Err(rejection) => {
+            let error = RequestError::bad_request("GENERAL", rejection.body_text());
+            return error.respond(Some(&lossy_key(&uri)));
+        }
+    };
     let context = match parse_request(body) {
         Ok(parsed) => parsed.context,
         Err(error) => return error.respond(Some(&key)),
@@ -272,6 +355,17 @@ pub async fn evaluate_one(
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag for one context, with an `ETag` over the
 /// config revision and the context, so polling clients get `304 Not Modified` cheaply.
+#[utoipa::path(post, path = "/ofrep/v1/evaluate/flags", tag = tags::OFREP,
+    params(("If-None-Match" = Option<String>, Header,
+        description = "An `ETag` from an earlier answer for the same context (a list, weak or unquoted tags, or `*`): 304 when nothing changed.")),
+    request_body(content = Option<EvaluationRequest>, description = "The context; an empty body is an empty context."),
+    responses(
+        (status = 200, description = "Every flag for this context; one that fails is an `OfrepFailure` in the list.", body = Bulk<'static>,
+            headers(("ETag" = String, description = "The config revision and a digest of the context."))),
+        (status = 304, description = "Nothing changed since the `If-None-Match` tag.",
+            headers(("ETag" = String, description = "The same tag."))),
+        (status = 400, description = "The body is not JSON (`PARSE_ERROR`) or not an object with an object `context` (`INVALID_CONTEXT`).", body = Failure<'static>),
+    ))]
 pub async fn evaluate_bulk(
     State(live): State<Live>,
     headers: HeaderMap,
@@ -310,6 +404,32 @@ pub async fn evaluate_bulk(
     );
     insert_etag(&mut response, &etag);
     response
+}
+
+/// The last path segment, percent-decoded with invalid UTF-8 replaced, to name the key that
+/// could not be read.
+fn lossy_key(uri: &axum::http::Uri) -> String {
+    let segment = uri.path().rsplit('/').next().unwrap_or_default();
+    let mut bytes = Vec::with_capacity(segment.len());
+    let mut rest = segment.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        let decoded = (first == b'%')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                bytes.push(byte);
+                rest = &tail[2..];
+            }
+            None => {
+                bytes.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Feeds the per-variant counters that rollouts read as samples.

@@ -11,18 +11,26 @@ use crate::error::ApiError;
 pub const MAX_PAGE: u32 = 1_000;
 
 /// `?after=KEY&limit=N`, for lists ordered by key (flags, segments).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct KeyPage {
+    /// Start after this key: the previous page's `next`.
     pub after: Option<String>,
+    /// At most this many (1,000 by default).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 /// `?after=REVISION&limit=N`, for histories (oldest first).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RevisionPage {
+    /// Start after this revision: the previous page's `next`.
     pub after: Option<u64>,
+    /// At most this many (1,000 by default).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

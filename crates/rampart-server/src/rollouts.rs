@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rampart_rollout::view::{RolloutList, RolloutView};
 use rampart_rollout::{Event, PlanSpec, RollbackMode};
@@ -13,14 +13,18 @@ use serde::Deserialize;
 use crate::controller::Controller;
 use crate::counters::CountsReport;
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IdPath};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IdPath};
+use crate::openapi::{ActorHeader, tags};
 use crate::page;
 use crate::state::AppState;
 use rampart_model::ErrorCode;
+use rampart_model::api::ErrorBody;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only rollouts of this flag.
     flag: Option<String>,
     /// Only rollouts still in progress.
     #[serde(default)]
@@ -28,12 +32,21 @@ pub struct ListQuery {
     /// Only rollouts older than this id (the previous page's `next_before`).
     before: Option<u64>,
     /// At most this many (100 by default).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
 /// Rollouts a page holds unless asked otherwise: each one's view decodes its plan and state.
 const DEFAULT_ROLLOUT_PAGE: u32 = 100;
 
+#[utoipa::path(post, path = "/v1/rollouts", tag = tags::ROLLOUTS, params(ActorHeader),
+    request_body = PlanSpec,
+    responses(
+        (status = 201, description = "Created and started.", body = RolloutView),
+        (status = 400, description = "A malformed header or body, or a plan that fails validation.", body = ErrorBody),
+        (status = 409, description = "The flag already has an active rollout, or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn create(
     State(controller): State<Arc<Controller>>,
     Actor(actor): Actor,
@@ -45,6 +58,11 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/rollouts", tag = tags::ROLLOUTS, params(ListQuery),
+    responses(
+        (status = 200, description = "A page of rollouts, newest first.", body = RolloutList),
+        (status = 400, description = "A malformed query parameter.", body = ErrorBody),
+    ))]
 pub async fn list(
     State(controller): State<Arc<Controller>>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -57,6 +75,12 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/rollouts/{id}", tag = tags::ROLLOUTS, params(("id" = u64, Path, description = "The rollout's id.")),
+    responses(
+        (status = 200, description = "The rollout with its history.", body = RolloutView),
+        (status = 400, description = "The id is not a number (`INVALID_PATH`).", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+    ))]
 pub async fn get(
     State(controller): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -73,6 +97,15 @@ async fn act(
     Ok(Json(controller.act(id, event, actor).await?))
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/pause", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    responses(
+        (status = 200, description = "Paused: soak time stops.", body = RolloutView),
+        (status = 400, description = "The id is not a number, or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't do that in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn pause(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -81,6 +114,15 @@ pub async fn pause(
     act(&c, id, Event::Pause, &actor).await
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/resume", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    responses(
+        (status = 200, description = "Resumed.", body = RolloutView),
+        (status = 400, description = "The id is not a number, or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't do that in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn resume(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -89,6 +131,15 @@ pub async fn resume(
     act(&c, id, Event::Resume, &actor).await
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/approve", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    responses(
+        (status = 200, description = "Approved: the rollout moves past the step awaiting approval.", body = RolloutView),
+        (status = 400, description = "The id is not a number, or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't do that in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn approve(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -100,6 +151,15 @@ pub async fn approve(
     act(&c, id, event, &actor).await
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/promote", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    responses(
+        (status = 200, description = "Promoted: the rest of the current step is skipped.", body = RolloutView),
+        (status = 400, description = "The id is not a number, or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't do that in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn promote(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -108,6 +168,15 @@ pub async fn promote(
     act(&c, id, Event::Promote, &actor).await
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/abort", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    responses(
+        (status = 200, description = "Aborted: the flag keeps its current weights.", body = RolloutView),
+        (status = 400, description = "The id is not a number, or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't do that in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn abort(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -116,14 +185,26 @@ pub async fn abort(
     act(&c, id, Event::Abort, &actor).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackRequest {
     #[serde(default)]
     mode: RollbackMode,
+    /// Why: it goes into the rollout's history. Not empty.
+    #[schema(min_length = 1, pattern = r"\S")]
     reason: String,
 }
 
+#[utoipa::path(post, path = "/v1/rollouts/{id}/rollback", tag = tags::ROLLOUTS,
+    params(("id" = u64, Path, description = "The rollout's id."), ActorHeader),
+    request_body = RollbackRequest,
+    responses(
+        (status = 200, description = "Rolling back (or rolled back).", body = RolloutView),
+        (status = 400, description = "The id is not a number, a malformed header or body, or no reason.", body = ErrorBody),
+        (status = 404, description = "No rollout with this id.", body = ErrorBody),
+        (status = 409, description = "The rollout can't roll back in its phase (`ILLEGAL_TRANSITION`), or it changed meanwhile.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn rollback(
     State(c): State<Arc<Controller>>,
     IdPath(id): IdPath,
@@ -151,9 +232,16 @@ pub async fn rollback(
 }
 
 /// Evaluation counts per variant, and the counterfactual (shadow) counts.
+#[utoipa::path(get, path = "/v1/flags/{key}/counts", tag = tags::ROLLOUTS,
+    params(("key" = String, Path, description = "The flag's key.")),
+    responses(
+        (status = 200, description = "Evaluations per variant since the server started, and shadow pairs.", body = CountsReport),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
+        (status = 404, description = "No flag with this key.", body = ErrorBody),
+    ))]
 pub async fn counts(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Json<CountsReport>, ApiError> {
     let counters = state
         .counters()

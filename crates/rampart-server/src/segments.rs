@@ -1,7 +1,7 @@
 //! `/v1/segments`: create, read, update, delete and history of reusable segments.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use rampart_model::api::{Deleted, History, SegmentList, SegmentResource};
@@ -9,11 +9,13 @@ use rampart_model::{Segment, SegmentSpec};
 use rampart_store::{Change, Precondition, StoreError};
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ApiJson, ApiQuery, IfMatch, etag};
+use crate::extract::{Actor, ApiJson, ApiPath, ApiQuery, IfMatch, etag};
 use crate::flags::history_page;
+use crate::openapi::{ActorHeader, IfMatchHeader, tags};
 use crate::page::{self, KeyPage, RevisionPage};
 use crate::state::{AppState, Published};
 use rampart_model::ErrorCode;
+use rampart_model::api::ErrorBody;
 
 fn resource(published: &Published, name: &str) -> Result<SegmentResource, ApiError> {
     let segment = published
@@ -42,6 +44,11 @@ fn with_etag(resource: SegmentResource) -> impl IntoResponse {
 }
 
 /// Segments by name, a page at a time (`?after=NAME&limit=N`, 1,000 by default).
+#[utoipa::path(get, path = "/v1/segments", tag = tags::SEGMENTS, params(KeyPage),
+    responses(
+        (status = 200, description = "A page of segments, by name.", body = SegmentList),
+        (status = 400, description = "A malformed `after` or `limit`.", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<KeyPage>,
@@ -65,13 +72,27 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/segments/{name}", tag = tags::SEGMENTS, params(("name" = String, Path, description = "The segment's name.")),
+    responses(
+        (status = 200, description = "The segment and its metadata.", body = SegmentResource, headers(("ETag" = String, description = "The segment's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`).", body = ErrorBody),
+        (status = 404, description = "No segment with this name.", body = ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(with_etag(resource(&state.published(), &name)?))
 }
 
+#[utoipa::path(post, path = "/v1/segments", tag = tags::SEGMENTS, params(ActorHeader),
+    request_body = SegmentSpec,
+    responses(
+        (status = 201, description = "Created.", body = SegmentResource, headers(("ETag" = String, description = "The segment's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A malformed header or body, or a segment that fails validation.", body = ErrorBody),
+        (status = 409, description = "A segment with this name exists (`ALREADY_EXISTS`).", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -101,9 +122,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, with_etag(resource(&published, &name)?)))
 }
 
+#[utoipa::path(put, path = "/v1/segments/{name}", tag = tags::SEGMENTS,
+    params(("name" = String, Path, description = "The segment's name."), ActorHeader, IfMatchHeader),
+    request_body = SegmentSpec,
+    responses(
+        (status = 200, description = "Updated (or already so).", body = SegmentResource, headers(("ETag" = String, description = "The segment's revision, quoted; send it back as `If-Match`."))),
+        (status = 400, description = "A malformed header or body, or a segment that fails validation.", body = ErrorBody),
+        (status = 404, description = "No segment with this name.", body = ErrorBody),
+        (status = 409, description = "The segment changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the segment's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
     ApiJson(spec): ApiJson<SegmentSpec>,
@@ -145,9 +177,19 @@ pub async fn update(
     Ok(with_etag(resource(&published, &name)?))
 }
 
+#[utoipa::path(delete, path = "/v1/segments/{name}", tag = tags::SEGMENTS,
+    params(("name" = String, Path, description = "The segment's name."), ActorHeader, IfMatchHeader),
+    responses(
+        (status = 200, description = "Deleted.", body = Deleted),
+        (status = 400, description = "A path parameter that can't be read (`INVALID_PATH`), or a malformed header.", body = ErrorBody),
+        (status = 404, description = "No segment with this name.", body = ErrorBody),
+        (status = 409, description = "Flags or an active rollout's ring use it, or it changed meanwhile.", body = ErrorBody),
+        (status = 412, description = "`If-Match` is not the segment's revision.", body = ErrorBody),
+        (status = 507, description = "The data directory's disk is full; nothing was written.", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Actor(actor): Actor,
     if_match: IfMatch,
 ) -> Result<Json<Deleted>, ApiError> {
@@ -191,9 +233,16 @@ pub async fn delete(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/segments/{name}/history", tag = tags::SEGMENTS,
+    params(("name" = String, Path, description = "The segment's name."), RevisionPage),
+    responses(
+        (status = 200, description = "A page of the segment's versions, oldest first.", body = History<SegmentSpec>),
+        (status = 400, description = "A malformed path parameter, `after` or `limit`.", body = ErrorBody),
+        (status = 404, description = "No segment with this name ever existed.", body = ErrorBody),
+    ))]
 pub async fn history(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(query): ApiQuery<RevisionPage>,
 ) -> Result<Json<History<SegmentSpec>>, ApiError> {
     let limit = page::limit(query.limit, page::MAX_PAGE)?;

@@ -9,6 +9,7 @@ mod server {
     pub mod ledger;
     pub mod limits;
     pub mod ofrep;
+    pub mod openapi;
     pub mod rollouts;
     pub mod strict;
     pub mod support;
