@@ -80,9 +80,12 @@ impl Client {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(SdkError::InvalidUrl(base_url.to_owned()));
         }
+        // Rampart's API never redirects: a redirect is someone else answering, and following
+        // it would send the bearer token on to wherever it points.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| SdkError::Transport {
                 url: base_url.to_owned(),
