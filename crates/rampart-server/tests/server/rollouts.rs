@@ -11,8 +11,18 @@ use super::support::{Reply, TestServer, boolean_flag, records};
 
 const MINUTE: i64 = 60_000;
 
-/// Each traffic burst uses users never seen before, as real traffic would.
-static NEXT_USER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Each traffic burst uses users never seen before, as real traffic would. Counted per server
+/// and flag, so which users a test sees — and so how many land on the candidate — does not
+/// depend on what the tests running beside it did first.
+static NEXT_USER: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn next_user(server: &TestServer, flag: &str) -> usize {
+    let mut next = NEXT_USER.lock().unwrap();
+    let counter = next.entry(format!("{} {flag}", server.url)).or_default();
+    *counter += 1;
+    *counter
+}
 
 /// Evaluates `n` new users over OFREP and reports each request's (healthy) outcome as a
 /// health event, as a service would, so the step has samples; returns how many got `on`.
@@ -20,7 +30,7 @@ async fn traffic(server: &TestServer, flag: &str, n: usize) -> usize {
     let mut on = 0;
     let mut events = Vec::new();
     for _ in 0..n {
-        let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let user = next_user(server, flag);
         // One visitor in four is an employee, so `internal` ring steps see traffic too.
         let email = if user.is_multiple_of(4) {
             format!("v{user}@acme.example")
