@@ -487,7 +487,9 @@ impl Client {
     }
 
     /// OFREP single-flag evaluation. Evaluation failures (404 FLAG_NOT_FOUND, 400
-    /// TARGETING_KEY_MISSING, ...) come back as `OfrepResult::Failure`, not as errors.
+    /// TARGETING_KEY_MISSING, ...) come back as `OfrepResult::Failure`, not as errors. The
+    /// context is a JSON object (`{}` for none); anything else, `null` included, is answered
+    /// with `INVALID_CONTEXT`.
     pub async fn evaluate(&self, key: &str, context: &Value) -> Result<OfrepResult, SdkError> {
         let (url, builder) = self.request(Method::POST, &["ofrep", "v1", "evaluate", "flags", key]);
         let response = self
